@@ -1,0 +1,5 @@
+"""`python -m lakestack` runs the CLI."""
+
+from lakestack.cli import main
+
+main()

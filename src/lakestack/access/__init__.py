@@ -1,0 +1,3 @@
+"""lakestack.access (not built yet)."""
+
+__all__: list[str] = []

@@ -1,0 +1,105 @@
+"""`lakestack monitor run|report|metrics|alerts`: monitors of inference tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lakestack.cli._common import (
+    EnvOption,
+    JsonOption,
+    ProjectOption,
+    console,
+    open_lake,
+    open_project,
+    print_json,
+)
+
+__all__ = ["register"]
+
+monitor_app = typer.Typer(
+    help="Monitors: drift, quality and alerts per time window.", no_args_is_help=True
+)
+NameArg = Annotated[str, typer.Argument(help="The monitor's name in lakestack.yaml.")]
+
+
+@monitor_app.command("run")
+def run(
+    name: NameArg, project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
+) -> None:
+    """Process the complete windows not processed yet, then evaluate the alert rules."""
+    from lakestack.monitoring import run_monitor
+
+    result = run_monitor(open_project(project), name, env)
+    if json:
+        print_json(result.to_dict())
+        return
+    if not result.windows:
+        console.print(f"monitor {name}: no new complete window")
+    else:
+        console.print(
+            f"monitor {name}: {len(result.windows)} window(s) "
+            f"({result.windows[0].label()} .. {result.windows[-1].label()}), "
+            f"{result.profile_rows} profile and {result.drift_rows} drift rows"
+        )
+    if result.quality_windows:
+        console.print(f"quality updated for {len(result.quality_windows)} window(s)")
+    for alert in result.alerts:
+        console.print(f"alert {alert.rule} {alert.state}: {alert.message}", highlight=False)
+
+
+@monitor_app.command("report")
+def report(
+    name: NameArg,
+    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML page.")],
+    project: ProjectOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Write a self-contained HTML page of drift and quality over time."""
+    from lakestack.monitoring import html_report, monitor_config
+
+    monitor_config(open_project(project), name)
+    html_report(open_lake(project, env), name, html)
+    console.print(f"wrote the report of monitor {name} to {html}")
+
+
+@monitor_app.command("metrics")
+def metrics(project: ProjectOption = None, env: EnvOption = None) -> None:
+    """Print the latest drift and quality of every monitor as Prometheus text."""
+    from lakestack.monitoring import prometheus_metrics
+
+    monitors = sorted(open_project(project).config.monitors)
+    print(prometheus_metrics(open_lake(project, env), monitors), end="")
+
+
+@monitor_app.command("alerts")
+def alerts(
+    name: NameArg, project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
+) -> None:
+    """List a monitor's alerts, firing and resolved."""
+    from rich.table import Table
+
+    from lakestack.monitoring import monitor_config, read_alerts
+
+    monitor_config(open_project(project), name)
+    frame = read_alerts(open_lake(project, env), name)
+    rows = [] if frame is None else frame.sort("fired_at", descending=True).to_dicts()
+    if json:
+        print_json(rows)
+        return
+    table = Table("rule", "state", "fired at", "resolved at", "message")
+    for row in rows:
+        table.add_row(
+            row["rule"],
+            row["state"],
+            f"{row['fired_at']:%Y-%m-%d %H:%M}",
+            "" if row["resolved_at"] is None else f"{row['resolved_at']:%Y-%m-%d %H:%M}",
+            row["message"],
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(monitor_app, name="monitor")

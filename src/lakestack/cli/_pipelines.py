@@ -1,0 +1,241 @@
+"""`lakestack run`, `scheduler` and `trigger` (and, through `_runs`, `runs` and `lineage`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from lakestack.cli import _runs
+from lakestack.cli._common import (
+    EnvOption,
+    JsonOption,
+    ProjectOption,
+    console,
+    err_console,
+    open_project,
+    print_json,
+)
+from lakestack.cli._runs import print_failure, seconds, status_markup
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from lakestack.config import Project
+    from lakestack.pipelines import RunResult, RunUpdate
+
+__all__ = ["register", "run_with_progress"]
+
+
+def _parse_params(items: list[str] | None) -> dict[str, Any]:
+    import yaml
+
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not key=value", param_hint="--param")
+        params[key.strip()] = yaml.safe_load(value) if value else ""
+    return params
+
+
+class _Display:
+    """A rich progress bar of a run, with one line per finished task."""
+
+    def __init__(self, progress: Progress, *, task_lines: bool = True) -> None:
+        self.progress = progress
+        self.task_lines = task_lines
+        self.bar: TaskID | None = None
+        self.running: set[str] = set()
+
+    def __call__(self, update: RunUpdate) -> None:
+        progress = self.progress
+        if update.kind == "run_started":
+            self.bar = progress.add_task(f"{update.job} {update.run_id}", total=update.total)
+            return
+        if self.bar is None:
+            return
+        if update.kind == "task_started" and update.task:
+            self.running.add(update.task)
+        elif update.kind == "task_retrying" and update.task:
+            self.running.discard(update.task)
+            progress.console.print(
+                f"  [yellow]retry[/] {update.task} (attempt {update.attempt} failed: "
+                f"{escape(update.error or '')}; next in {update.duration or 0:.1f} s)"
+            )
+        elif update.kind == "task_finished" and update.task:
+            self.running.discard(update.task)
+            progress.advance(self.bar)
+            if self.task_lines or update.status != "succeeded":
+                progress.console.print(
+                    f"  {status_markup(update.status or '')} {update.task} {seconds(update.duration)}"
+                )
+        label = ", ".join(sorted(self.running)) or update.job
+        progress.update(self.bar, description=f"running {label}"[:40])
+
+
+def run_with_progress(
+    project: Project, job: str, *, task_lines: bool = True, **options: Any
+) -> RunResult:
+    """Run a job with a rich progress display (used by `lakestack run` and the demo).
+
+    Args:
+        task_lines: print a line for each finished task (else only for those that failed).
+        **options: passed to `run_job`.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lakestack.pipelines import run_job
+
+    with Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        display = _Display(progress, task_lines=task_lines)
+        return run_job(project, job, on_update=display, **options)
+
+
+def run(
+    job: Annotated[str, typer.Argument(help="The job's name in lakestack.yaml.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="key=value for every task (YAML value); repeatable."),
+    ] = None,
+    from_task: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Resume: rerun this task and those after it, reusing the earlier run's outputs.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--run", help="The run to resume (default: the latest).")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="local, ray or ray://host:port (default: the env's).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="The most tasks at once.")] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a job now: its tasks in dependency order, independent ones in parallel."""
+    from lakestack.pipelines import run_job
+
+    proj = open_project(project)
+    options: dict[str, Any] = {
+        "env": env,
+        "params": _parse_params(param),
+        "from_task": from_task,
+        "resume": resume,
+        "engine": engine,
+        "max_workers": workers,
+    }
+    try:
+        result = run_job(proj, job, **options) if json else run_with_progress(proj, job, **options)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]run of {job} cancelled; its record says so[/]")
+        raise typer.Exit(130) from None
+    if json:
+        print_json(result.to_dict())
+    else:
+        _print_result(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_result(result: RunResult) -> None:
+    run = result.run
+    console.print(
+        f"run [bold]{run.run_id}[/] of [bold]{run.job}[/] in {run.environment}: "
+        f"{status_markup(run.status)} in {seconds(run.duration)}"
+    )
+    for task in result.failed:
+        print_failure(task)
+    if run.status == "failed":
+        console.print(
+            f"fix it, then resume with: lakestack run {run.job} --env {run.environment} "
+            f"--from {result.failed[0].task if result.failed else 'TASK'}"
+        )
+
+
+def scheduler(
+    once: Annotated[
+        bool, typer.Option("--once", help="One tick: start what is due, wait for it, exit.")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 15.0,
+    engine: Annotated[str | None, typer.Option(help="Override the environment's engine.")] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Run jobs on their cron schedules (UTC) and triggers until Ctrl-C."""
+    import logging
+
+    from lakestack.pipelines import Launch, Scheduler
+
+    def launched(launch: Launch) -> None:
+        console.print(
+            f"starting run {launch.run_id} of [bold]{launch.job}[/]: {escape(launch.reason)}"
+        )
+
+    def finished(update: RunUpdate) -> None:
+        if update.kind == "run_finished":
+            console.print(
+                f"run {update.run_id} of [bold]{update.job}[/]: {status_markup(update.status or '')} "
+                f"in {seconds(update.duration)}"
+            )
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    proj = open_project(project)
+    sched = Scheduler(
+        proj, env, background=not once, engine=engine, on_launch=launched, on_update=finished
+    )
+    if once:
+        launches = sched.tick()
+        if not launches:
+            console.print(f"nothing is due in {sched.environment}")
+        failed = [r for r in sched.results if not r.ok]
+        for result in failed:
+            for task in result.failed:
+                print_failure(task)
+        if failed or sched.errors:
+            raise typer.Exit(1)
+        return
+    console.print(
+        f"scheduler of [bold]{sched.environment}[/] for {len(proj.config.jobs)} job(s), "
+        f"ticking every {interval:g} s; Ctrl-C stops it"
+    )
+    try:
+        sched.run_forever(interval)
+    except KeyboardInterrupt:
+        console.print("scheduler stopped; running runs were cancelled and recorded")
+
+
+def trigger(
+    name: Annotated[str, typer.Argument(help="A job, or an event some job triggers on.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded as the run's trigger.")] = "",
+    project: ProjectOption = None,
+    env: EnvOption = None,
+) -> None:
+    """Queue a trigger: the scheduler of the environment runs the jobs at its next tick."""
+    from lakestack.pipelines import trigger as queue_trigger
+
+    proj = open_project(project)
+    jobs = queue_trigger(proj, name, reason, env=env)
+    environment = proj.environment(env).name
+    console.print(
+        f"queued {name!r} for {', '.join(jobs)} in {environment}; "
+        f"`lakestack scheduler --env {environment}` runs it"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    _runs.register(app)
+    app.command()(scheduler)
+    app.command()(trigger)

@@ -1,0 +1,171 @@
+"""`lakestack tables list|show|history|preview`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lakestack.cli._common import (
+    EnvOption,
+    JsonOption,
+    ProjectOption,
+    console,
+    open_lake,
+    print_json,
+)
+
+__all__ = ["register"]
+
+tables_app = typer.Typer(help="The Delta tables of an environment's lake.", no_args_is_help=True)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+@tables_app.command("list")
+def list_tables(
+    schema: Annotated[
+        str | None, typer.Option(help="Only this schema (bronze, silver, ...).")
+    ] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List the tables with rows, version, size and last writer."""
+    lake = open_lake(project, env)
+    infos = lake.catalog(schema)
+    if json:
+        print_json([info.to_dict() for info in infos])
+        return
+    view = Table(title=f"tables in {lake.environment} ({lake.root})")
+    for column in ("table", "rows", "version", "columns", "size", "last writer", "last write"):
+        view.add_column(
+            column, justify="right" if column in ("rows", "version", "columns", "size") else "left"
+        )
+    for info in infos:
+        last = info.last_commit
+        view.add_row(
+            info.name,
+            f"{info.rows:,}",
+            str(info.version),
+            str(len(info.columns)),
+            _size(info.size_bytes),
+            last.writer if last else "",
+            last.timestamp.strftime("%Y-%m-%d %H:%M:%S") if last else "",
+        )
+    console.print(view)
+
+
+@tables_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="schema.table")],
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a table's schema, rows, version, location and last writer."""
+    info = open_lake(project, env).info(name)
+    if json:
+        print_json(info.to_dict())
+        return
+    console.print(
+        f"[bold]{info.name}[/] in {info.environment}: {info.rows:,} rows, version {info.version}, "
+        f"{info.files} files ({_size(info.size_bytes)})"
+    )
+    console.print(f"location: {info.location}")
+    if info.description:
+        console.print(f"description: {info.description}")
+    if info.last_commit:
+        console.print(
+            f"last write: {info.last_commit.operation} by {info.last_commit.writer} at "
+            f"{info.last_commit.timestamp:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    view = Table(title="columns")
+    view.add_column("column")
+    view.add_column("type")
+    view.add_column("nullable")
+    for field in info.schema:
+        view.add_row(field.name, str(field.type), "yes" if field.nullable else "no")
+    console.print(view)
+
+
+@tables_app.command()
+def history(
+    name: Annotated[str, typer.Argument(help="schema.table")],
+    limit: Annotated[int | None, typer.Option(help="Only the latest N commits.")] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a table's commits with who wrote them, from which run and which code version."""
+    commits = open_lake(project, env).history(name, limit=limit)
+    if json:
+        print_json([commit.to_dict() for commit in commits])
+        return
+    view = Table(title=f"history of {name}")
+    for column in (
+        "version",
+        "time (UTC)",
+        "operation",
+        "rows added",
+        "principal",
+        "run",
+        "job/task",
+        "code",
+    ):
+        view.add_column(column)
+    for c in commits:
+        meta = c.metadata
+        commit = meta.get("git_commit")
+        code = (
+            f"{commit[:10]}{'+dirty' if meta.get('git_dirty') == 'true' else ''}" if commit else ""
+        )
+        job = "/".join(x for x in (meta.get("job"), meta.get("task")) if x)
+        view.add_row(
+            str(c.version),
+            f"{c.timestamp:%Y-%m-%d %H:%M:%S}",
+            meta.get("operation", c.operation.lower()),
+            "" if c.rows_added is None else f"{c.rows_added:,}",
+            meta.get("principal", ""),
+            (meta.get("run_id") or "")[:12],
+            job,
+            code,
+        )
+    console.print(view)
+
+
+@tables_app.command()
+def preview(
+    name: Annotated[
+        str, typer.Argument(help="schema.table, or schema.table@version to time travel")
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns to show.")] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show the first rows of a table (or of a version of it)."""
+    selected = [c.strip() for c in columns.split(",")] if columns else None
+    data = open_lake(project, env).read(name, columns=selected, limit=limit)
+    if json:
+        print_json(data.to_pylist())
+        return
+    view = Table(title=f"{name}: first {data.num_rows} rows")
+    for field in data.schema:
+        view.add_column(field.name, overflow="fold")
+    for row in data.to_pylist():
+        view.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(view)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tables_app, name="tables")

@@ -1,0 +1,81 @@
+"""The project file `lakestack.yaml`: its model, loading, validation and environments.
+
+Example:
+    >>> from lakestack.config import load_project
+    >>> project = load_project("my-project")  # doctest: +SKIP
+    >>> project.environment("dev").tracking_uri  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from lakestack.config._load import (
+    Problem,
+    find_project_file,
+    load_project,
+    validate_project_file,
+)
+from lakestack.config._model import (
+    GATE_METRICS,
+    AccessConfig,
+    AlertActionConfig,
+    AlertRuleConfig,
+    EndpointConfig,
+    EnvironmentConfig,
+    GatesConfig,
+    Grants,
+    InfrastructureGateConfig,
+    JobConfig,
+    MetricThreshold,
+    ModelConfig,
+    MonitorBaselineConfig,
+    MonitorConfig,
+    MonitorLabelsConfig,
+    PrincipalConfig,
+    ProjectConfig,
+    ProjectInfo,
+    RegressionGateConfig,
+    SliceGateConfig,
+    TaskConfig,
+    ThresholdGatesConfig,
+    TriggerConfig,
+)
+from lakestack.config._project import (
+    PROJECT_FILE,
+    Environment,
+    Project,
+    default_environments,
+)
+
+__all__ = [
+    "GATE_METRICS",
+    "PROJECT_FILE",
+    "AccessConfig",
+    "AlertActionConfig",
+    "AlertRuleConfig",
+    "EndpointConfig",
+    "Environment",
+    "EnvironmentConfig",
+    "GatesConfig",
+    "Grants",
+    "InfrastructureGateConfig",
+    "JobConfig",
+    "MetricThreshold",
+    "ModelConfig",
+    "MonitorBaselineConfig",
+    "MonitorConfig",
+    "MonitorLabelsConfig",
+    "PrincipalConfig",
+    "Problem",
+    "Project",
+    "ProjectConfig",
+    "ProjectInfo",
+    "RegressionGateConfig",
+    "SliceGateConfig",
+    "TaskConfig",
+    "ThresholdGatesConfig",
+    "TriggerConfig",
+    "default_environments",
+    "find_project_file",
+    "load_project",
+    "validate_project_file",
+]

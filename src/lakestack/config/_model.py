@@ -1,0 +1,657 @@
+"""The pydantic model of `lakestack.yaml` (DESIGN.md section 3).
+
+Every model forbids unknown keys, so a typo is an error that names the key. Paths are kept as
+written here; `_load.py` resolves them against the project folder.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "GATE_METRICS",
+    "AccessConfig",
+    "AlertActionConfig",
+    "AlertRuleConfig",
+    "EndpointConfig",
+    "EnvironmentConfig",
+    "GatesConfig",
+    "Grants",
+    "InfrastructureGateConfig",
+    "JobConfig",
+    "MetricThreshold",
+    "ModelConfig",
+    "MonitorBaselineConfig",
+    "MonitorConfig",
+    "MonitorLabelsConfig",
+    "PrincipalConfig",
+    "ProjectConfig",
+    "ProjectInfo",
+    "RegressionGateConfig",
+    "SliceGateConfig",
+    "TaskConfig",
+    "ThresholdGatesConfig",
+    "TriggerConfig",
+    "dag_problems",
+]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_TASK_RUN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid name: use letters, digits, '_' and '-', "
+            "starting with a letter or '_'"
+        )
+    return value
+
+
+class ProjectInfo(_Strict):
+    """The `project` section."""
+
+    name: str = Field(description="The project's name, used in MLflow experiment names.")
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "project name")
+
+
+class Grants(_Strict):
+    """Which other environments may read or write this environment's tables."""
+
+    read: list[str] = Field(default_factory=list, description="Environments that may read.")
+    write: list[str] = Field(default_factory=list, description="Environments that may write.")
+
+
+class EnvironmentConfig(_Strict):
+    """One environment (`dev`, `staging`, `prod`, ...): where its assets live."""
+
+    lake: str = Field(description="Lake root: a folder (relative to the project) or a URI.")
+    tracking: str = Field(
+        description="MLflow tracking URI (sqlite:///..., postgresql+psycopg://...)."
+    )
+    online_store: str = Field(description="Online feature store: sqlite:///... or redis://...")
+    engine: str = Field(default="local", description="Task engine: local, ray or ray://host:port.")
+    grants: Grants = Field(default_factory=Grants)
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, description="Object-store options for the lake (keys, region)."
+    )
+
+    @field_validator("online_store")
+    @classmethod
+    def _online_store(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "redis://", "rediss://")):
+            raise ValueError(
+                f"online_store {value!r} is not supported: write sqlite:///path/online.db "
+                "or redis://host:6379/0"
+            )
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ("local", "ray") and not value.startswith("ray://"):
+            raise ValueError(f"engine {value!r} is not known: write local, ray or ray://host:port")
+        return value
+
+
+class TaskConfig(_Strict):
+    """One task of a job: a Python function `module:function` that takes a `TaskContext`."""
+
+    name: str = Field(description="The task's name, unique in its job.")
+    run: str = Field(description="The task function as module:function.")
+    depends_on: list[str] = Field(
+        default_factory=list, description="Tasks of the same job that must succeed first."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters, as `ctx.params` in the task."
+    )
+    params_by_env: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-environment overrides of params (a shallow merge over params).",
+    )
+    retries: int = Field(default=0, ge=0, le=20, description="Retries after a failed attempt.")
+    retry_delay: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds before the first retry; each further retry waits twice as long.",
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, description="Seconds an attempt may run before its process is killed."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "task name")
+
+    @field_validator("run")
+    @classmethod
+    def _run(cls, value: str) -> str:
+        if not _TASK_RUN.match(value):
+            raise ValueError(
+                f"run {value!r} is not of the form module:function "
+                "(for example flights_ml.training:train)"
+            )
+        return value
+
+
+class TriggerConfig(_Strict):
+    """What starts a job besides its schedule: a table update or a named event."""
+
+    on_table_update: str | None = Field(
+        default=None, description="Run when this table (schema.table) gets a new Delta version."
+    )
+    on_event: str | None = Field(
+        default=None,
+        description="Run when this event is raised (`lakestack trigger NAME`, alert actions).",
+    )
+
+    @field_validator("on_table_update")
+    @classmethod
+    def _table(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE.match(value):
+            raise ValueError(
+                f"on_table_update {value!r} is not a table name: write <schema>.<table> in "
+                "lower case (for example silver.flights)"
+            )
+        return value
+
+    @field_validator("on_event")
+    @classmethod
+    def _event(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "event name")
+
+    @model_validator(mode="after")
+    def _one(self) -> TriggerConfig:
+        if (self.on_table_update is None) == (self.on_event is None):
+            raise ValueError("a trigger needs exactly one of on_table_update or on_event")
+        return self
+
+
+class JobConfig(_Strict):
+    """A job: a DAG of tasks with an optional schedule and triggers."""
+
+    description: str = ""
+    tasks: list[TaskConfig] = Field(min_length=1, description="The tasks, in any order.")
+    schedule: str | None = Field(
+        default=None, description="A 5-field cron expression, in UTC (for example '0 3 * * *')."
+    )
+    triggers: list[TriggerConfig] = Field(
+        default_factory=list, description="Table updates and events that start the job."
+    )
+    allow_overlap: bool = Field(
+        default=False, description="Allow a run to start while another run of this job runs."
+    )
+    catchup: bool = Field(
+        default=False,
+        description=(
+            "When the scheduler was down over several due times: true runs each missed time "
+            "once, in order; false (the default) runs only the latest one."
+        ),
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter
+
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(
+                f"schedule {value!r} is not a 5-field cron expression "
+                "(minute hour day month weekday, for example '0 3 * * *')"
+            )
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique(cls, value: list[TaskConfig]) -> list[TaskConfig]:
+        names = [task.name for task in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"task names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+
+def dag_problems(tasks: list[tuple[str, list[str]]]) -> list[tuple[int, str]]:
+    """Unknown dependencies and cycles among `(name, depends_on)` pairs.
+
+    Returns:
+        `(task index, message)` for each problem; empty when the tasks form a DAG.
+    """
+    names = [name for name, _ in tasks]
+    known = set(names)
+    problems: list[tuple[int, str]] = []
+    for i, (name, deps) in enumerate(tasks):
+        unknown = [dep for dep in deps if dep not in known]
+        if unknown:
+            problems.append(
+                (
+                    i,
+                    f"task {name!r} depends on unknown task(s) {', '.join(unknown)}; "
+                    f"known tasks: {', '.join(names)}",
+                )
+            )
+    cycle = _find_cycle({name: [d for d in deps if d in known] for name, deps in tasks})
+    if cycle:
+        problems.append(
+            (
+                names.index(cycle[0]),
+                f"tasks form a cycle: {' -> '.join(cycle)}; remove one of these depends_on",
+            )
+        )
+    return problems
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in graph.get(node, []):
+            if state.get(dep) == 1:
+                return [*stack[stack.index(dep) :], dep]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+# Metric names a gate may use; lakestack.registry computes each (a test checks the two agree).
+GATE_METRICS = (
+    "accuracy",
+    "brier",
+    "f1",
+    "log_loss",
+    "mae",
+    "precision",
+    "r2",
+    "recall",
+    "rmse",
+    "roc_auc",
+)
+_THRESHOLD = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
+GateSeverity = Literal["fail", "warn"]
+Stage = Literal["staging", "production"]
+_STAGES: tuple[Stage, ...] = ("staging", "production")
+
+
+def _check_metric(value: str) -> str:
+    if value not in GATE_METRICS:
+        raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(GATE_METRICS)}")
+    return value
+
+
+class _Gate(_Strict):
+    severity: GateSeverity = Field(
+        default="fail",
+        description="fail: a failure blocks the promotion; warn: it is reported only.",
+    )
+    stages: list[Stage] = Field(
+        default_factory=lambda: list(_STAGES),
+        description="The stages whose promotions run this gate (default: both).",
+    )
+
+
+class MetricThreshold(_Strict):
+    """An absolute bound on a metric: `roc_auc >= 0.70`."""
+
+    metric: str
+    op: Literal[">=", "<=", ">", "<"]
+    value: float
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        return _check_metric(value)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+class ThresholdGatesConfig(_Gate):
+    """`gates.thresholds`: absolute metric bounds, each written `metric op number`."""
+
+    rules: list[MetricThreshold] = Field(
+        min_length=1, description="The bounds, e.g. ['roc_auc >= 0.70', 'log_loss <= 0.5']."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # `thresholds: [...]` is shorthand for `thresholds: {rules: [...]}`.
+        if isinstance(data, list):
+            data = {"rules": data}
+        if isinstance(data, dict) and isinstance(data.get("rules"), list):
+            data = {**data, "rules": [_parse_threshold(rule) for rule in data["rules"]]}
+        return data
+
+
+def _parse_threshold(rule: Any) -> Any:
+    if not isinstance(rule, str):
+        return rule
+    match = _THRESHOLD.match(rule)
+    if not match:
+        raise ValueError(
+            f"threshold {rule!r} is not of the form `metric op number` "
+            "(for example 'roc_auc >= 0.70' or 'log_loss <= 0.5')"
+        )
+    try:
+        value = float(match.group(3))
+    except ValueError:
+        raise ValueError(f"threshold {rule!r}: {match.group(3)!r} is not a number") from None
+    return {"metric": match.group(1), "op": match.group(2), "value": value}
+
+
+class RegressionGateConfig(_Gate):
+    """`gates.regression`: no regression against the current `production` version.
+
+    Both versions score the same holdout; the gate fails only when the upper bound of the
+    bootstrap confidence interval of the metric's improvement is below `-margin`.
+    """
+
+    metric: str = Field(default="roc_auc", description="The metric compared.")
+    margin: float = Field(
+        default=0.0, ge=0, description="Tolerated loss: fail if the CI's upper bound < -margin."
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1, description="Confidence level of the bootstrap interval."
+    )
+    resamples: int = Field(default=500, ge=50, le=20000, description="Bootstrap resamples.")
+    seed: int = Field(default=0, description="Seed of the bootstrap (the result is repeatable).")
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        return _check_metric(value)
+
+
+class SliceGateConfig(_Gate):
+    """`gates.slices`: the metric per value of declared columns, no slice regressing.
+
+    Against the current `production` version: a slice fails when the candidate is worse by more
+    than `tolerance`. With `threshold`, each slice's metric must also meet that bound.
+    """
+
+    columns: list[str] = Field(min_length=1, description="Slice columns of the holdout.")
+    metric: str = Field(default="roc_auc", description="The metric per slice.")
+    min_support: int = Field(
+        default=100, ge=1, description="Slices with fewer holdout rows are not judged."
+    )
+    tolerance: float = Field(
+        default=0.02, ge=0, description="Largest loss against production allowed in a slice."
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="An absolute bound per slice (minimum, or maximum for lower-is-better).",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        return _check_metric(value)
+
+
+class InfrastructureGateConfig(_Gate):
+    """`gates.infrastructure`: load the model in a fresh process as serving does and score.
+
+    The input example is scored `requests` times; the output must match the signature's
+    outputs and the p95 latency must be within `latency_ms`.
+    """
+
+    latency_ms: float = Field(default=200.0, gt=0, description="p95 latency budget per request.")
+    requests: int = Field(default=20, ge=1, le=10000, description="Requests timed.")
+    timeout_s: float = Field(
+        default=300.0, gt=0, description="Seconds the fresh process may take in all."
+    )
+
+
+class GatesConfig(_Strict):
+    """`models.<name>.gates`: what a version must pass to get an alias."""
+
+    thresholds: ThresholdGatesConfig | None = Field(
+        default=None, description="Absolute metric bounds: ['roc_auc >= 0.70', ...]."
+    )
+    regression: RegressionGateConfig | None = Field(
+        default=None, description="No regression against production (bootstrap CI)."
+    )
+    slices: SliceGateConfig | None = Field(
+        default=None, description="No regression per slice (e.g. per origin airport)."
+    )
+    infrastructure: InfrastructureGateConfig | None = Field(
+        default=None, description="Load as serving does in a fresh process; output and latency."
+    )
+
+
+class ModelConfig(_Strict):
+    """A registered model: its description, label, feature lookups and validation gates."""
+
+    description: str = ""
+    label: str | None = Field(
+        default=None, description="The label column of the holdout the gates score."
+    )
+    features: list[dict[str, Any]] = Field(
+        default_factory=list, description="Feature lookups (see the feature store docs)."
+    )
+    gates: GatesConfig = Field(default_factory=GatesConfig, description="Validation gates.")
+
+
+class EndpointConfig(_Strict):
+    """An online serving endpoint (`lakestack serve <name>`; see docs/serving.md)."""
+
+    model: str = Field(description="The registered model served.")
+    stage: Literal["staging", "production"] = Field(
+        default="production", description="The alias whose version answers requests."
+    )
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    traffic: dict[str, Any] = Field(
+        default_factory=dict,
+        description="canary / shadow policy: `{canary: {staging: 10}, shadow: staging}`.",
+    )
+    poll_interval_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds between checks of the aliases; a moved alias is loaded and "
+        "swapped in. 0 disables following the registry.",
+    )
+    log_inference: bool = Field(
+        default=True, description="Log every request to the Delta table inference.<name>."
+    )
+    log_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between appends to the inference table (records are durable in "
+        "the local spool meanwhile; a Delta commit costs CPU, so not much less than 1 s).",
+    )
+    log_fsync: bool = Field(
+        default=False,
+        description="fsync each spooled record (survives power loss, not only a crash).",
+    )
+    allow_missing: bool = Field(
+        default=False, description="Accept null in number inputs (passed as NaN)."
+    )
+    max_body_bytes: int = Field(default=8 << 20, ge=1024, description="Larger bodies get 413.")
+    max_rows: int = Field(default=100_000, ge=1, description="Rows per request; more get 413.")
+
+
+class MonitorBaselineConfig(_Strict):
+    """Where a monitor's drift baseline (a `validation.Schema` JSON) comes from."""
+
+    schema_file: str | None = Field(
+        default=None,
+        description="A schema JSON (`lakestack data profile --out`), relative to the project "
+        "root; when unset, the training statistics stored with the model version are used.",
+    )
+    stage: Literal["staging", "production"] = Field(
+        default="production",
+        description="The alias of the model version whose stored data schema is the baseline.",
+    )
+
+
+class MonitorLabelsConfig(_Strict):
+    """Ground truth that arrives late, joined to the inference rows by key."""
+
+    table: str = Field(description="The label table, `schema.table`.")
+    keys: list[str] = Field(
+        default_factory=lambda: ["request_id", "row"],
+        description="Join keys present in both the label table and the inference table.",
+    )
+    column: str = Field(default="label", description="The label column of the label table.")
+
+
+class AlertActionConfig(_Strict):
+    """One action of an alert rule: exactly one of `log`, `webhook`, `retrain`."""
+
+    log: Literal["info", "warning", "error"] | None = Field(
+        default=None, description="Log a line at this level (logger `lakestack.monitoring`)."
+    )
+    webhook: str | None = Field(default=None, description="POST the alert as JSON to this URL.")
+    retrain: str | None = Field(
+        default=None, description="Trigger this job (or event) through the scheduler."
+    )
+    timeout_s: float = Field(default=5.0, gt=0, description="Webhook: seconds per attempt.")
+    retries: int = Field(default=3, ge=0, le=10, description="Webhook: retries after a failure.")
+    backoff_s: float = Field(
+        default=0.5, ge=0, description="Webhook: first wait between attempts, doubled each retry."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AlertActionConfig:
+        kinds = [k for k in ("log", "webhook", "retrain") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                "an alert action needs exactly one of `log`, `webhook`, `retrain`; "
+                f"got {', '.join(kinds) or 'none'}"
+            )
+        return self
+
+
+class AlertRuleConfig(_Strict):
+    """An alert rule: a condition on the monitor's metric tables and its actions."""
+
+    name: str = Field(description="The rule's name, unique in its monitor.")
+    when: str = Field(
+        description="The condition, e.g. `drift.psi > 0.2 on any feature in 2 of the last 3 "
+        "windows` (grammar: docs/monitoring.md)."
+    )
+    actions: list[AlertActionConfig] = Field(
+        default_factory=lambda: [AlertActionConfig(log="warning")],
+        description="What to do when the rule starts firing (default: a warning log line).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "alert rule name")
+
+
+class MonitorConfig(_Strict):
+    """A monitor of an inference table (`lakestack monitor run <name>`; docs/monitoring.md)."""
+
+    table: str = Field(description="The monitored table, e.g. `inference.flights`.")
+    model: str = Field(description="The registered model whose predictions it holds.")
+    time_column: str = Field(default="ts", description="The timestamp that windows cut on.")
+    window: str = Field(default="1d", description="Window length: `<n>s|m|h|d|w`, e.g. `1h`.")
+    baseline: MonitorBaselineConfig = Field(default_factory=MonitorBaselineConfig)
+    labels: MonitorLabelsConfig | None = Field(
+        default=None, description="Late ground truth; model quality is computed once it joins."
+    )
+    columns: list[str] | None = Field(
+        default=None,
+        description="The feature columns to profile and compare (default: the baseline's "
+        "columns present in the table).",
+    )
+    slices: list[str] = Field(
+        default_factory=list, description="Columns whose values also get their own profile."
+    )
+    prediction_column: str = Field(default="prediction", description="The model's output.")
+    problem: Literal["classification", "regression"] = Field(
+        default="classification",
+        description="Classification: the prediction is the positive class's probability (or "
+        "the 0/1 class); quality is accuracy, ROC AUC, log loss. Regression: RMSE, MAE.",
+    )
+    metrics: list[str] = Field(
+        default_factory=list,
+        description="Quality metrics to compute (default: all of the problem's metrics).",
+    )
+    alerts: list[AlertRuleConfig] = Field(default_factory=list)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]*[smhdw]", value):
+            raise ValueError(f"window {value!r} is not `<n>s|m|h|d|w`, e.g. `1h` or `1d`")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_rules(self) -> MonitorConfig:
+        names = [rule.name for rule in self.alerts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"alert rule names must be unique; repeated: {', '.join(twice)}")
+        return self
+
+
+class PrincipalConfig(_Strict):
+    """A person or a service principal, with roles per environment."""
+
+    roles: dict[str, Literal["reader", "developer", "deployer", "admin"]] = Field(
+        default_factory=dict, description="Role per environment name."
+    )
+    token_sha256: str | None = Field(default=None, description="SHA-256 of the bearer token.")
+
+
+class AccessConfig(_Strict):
+    """Principals and their roles; tokens are stored as hashes only."""
+
+    principals: dict[str, PrincipalConfig] = Field(default_factory=dict)
+
+
+class ProjectConfig(_Strict):
+    """The whole `lakestack.yaml`."""
+
+    project: ProjectInfo
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    default_environment: str | None = Field(
+        default=None,
+        description="The environment used without --env (default: dev, else the first).",
+    )
+    jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
+    monitors: dict[str, MonitorConfig] = Field(default_factory=dict)
+    access: AccessConfig = Field(default_factory=AccessConfig)
+
+    @field_validator("environments", "jobs", "models", "endpoints", "monitors")
+    @classmethod
+    def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            _check_name(key, "name")
+        return value

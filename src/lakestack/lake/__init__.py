@@ -1,0 +1,34 @@
+"""The lake: versioned Delta tables named `<schema>.<table>`, per environment.
+
+Example:
+    >>> from lakestack.lake import Lake
+    >>> lake = Lake("/tmp/lake", environment="dev")  # doctest: +SKIP
+    >>> lake.append("bronze.events", {"id": [1, 2, 3]})  # doctest: +SKIP
+    0
+    >>> lake.read("bronze.events@0", columns=["id"]).num_rows  # doctest: +SKIP
+    3
+"""
+
+from __future__ import annotations
+
+from lakestack.lake._catalog import TableInfo
+from lakestack.lake._lake import Filters, Lake, TableEvent, TableListener
+from lakestack.lake._metadata import CodeVersion, Commit, WriteContext, code_version
+from lakestack.lake._names import TableName, TableRef
+from lakestack.lake._schema import delta_type, to_arrow
+
+__all__ = [
+    "CodeVersion",
+    "Commit",
+    "Filters",
+    "Lake",
+    "TableEvent",
+    "TableInfo",
+    "TableListener",
+    "TableName",
+    "TableRef",
+    "WriteContext",
+    "code_version",
+    "delta_type",
+    "to_arrow",
+]

@@ -1,0 +1,126 @@
+"""Alert rules over the metric tables, their state in `monitoring.alerts`, and their actions.
+
+A rule that starts firing gets a new alert (state `firing`) and its actions run once; while it
+keeps firing nothing is sent again; when its condition clears the alert is `resolved` and the
+log and webhook actions are told so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from lakestack.monitoring._actions import Alert, outcomes_json, run_action
+from lakestack.monitoring._rules import parse_condition
+from lakestack.monitoring._tables import ALERTS_TABLE, metric_tables, read_or_none
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from lakestack.config import MonitorConfig, Project
+    from lakestack.lake import Lake
+
+__all__ = ["evaluate_alerts", "read_alerts"]
+
+
+def read_alerts(lake: Lake, monitor: str | None = None) -> pl.DataFrame | None:
+    """The rows of `monitoring.alerts` (of one monitor), or None before the first alert."""
+    import polars as pl
+
+    frame = read_or_none(lake, ALERTS_TABLE)
+    if frame is not None and monitor is not None:
+        frame = frame.filter(pl.col("monitor") == monitor)
+    return frame
+
+
+def evaluate_alerts(
+    project: Project, lake: Lake, name: str, config: MonitorConfig, now: datetime
+) -> list[Alert]:
+    """Evaluate a monitor's rules, record state changes and run the actions of changes.
+
+    Returns:
+        The alerts that started firing or resolved in this evaluation.
+    """
+    import polars as pl
+
+    if not config.alerts:
+        return []
+    conditions = {rule.name: parse_condition(rule.when, rule.name) for rule in config.alerts}
+    tables = metric_tables(name)
+    frames = {
+        table: read_or_none(lake, tables[table]) for table in {c.table for c in conditions.values()}
+    }
+    existing = read_alerts(lake, name)
+    open_alerts: dict[str, dict[str, object]] = {}
+    if existing is not None:
+        for row in existing.filter(pl.col("state") == "firing").iter_rows(named=True):
+            open_alerts[str(row["rule"])] = row
+    changes: list[Alert] = []
+    records: list[dict[str, object]] = []
+    for rule in config.alerts:
+        result = conditions[rule.name].evaluate(frames[conditions[rule.name].table])
+        current = open_alerts.get(rule.name)
+        if result.holds and current is None:
+            alert = Alert(
+                alert_id=uuid.uuid4().hex,
+                monitor=name,
+                rule=rule.name,
+                condition=conditions[rule.name].text,
+                state="firing",
+                message=result.message,
+                value=result.value,
+                window_start=result.window_start,  # type: ignore[arg-type]
+                fired_at=now,
+                resolved_at=None,
+                environment=lake.environment,
+            )
+        elif not result.holds and current is not None:
+            alert = Alert(
+                alert_id=str(current["alert_id"]),
+                monitor=name,
+                rule=rule.name,
+                condition=conditions[rule.name].text,
+                state="resolved",
+                message=result.message,
+                value=result.value,
+                window_start=current["window_start"],  # type: ignore[arg-type]
+                fired_at=current["fired_at"],  # type: ignore[arg-type]
+                resolved_at=now,
+                environment=lake.environment,
+            )
+        else:
+            continue
+        outcomes = [
+            run_action(alert, action, project)
+            for action in rule.actions
+            if alert.state == "firing" or action.retrain is None
+        ]
+        changes.append(alert)
+        records.append({**alert.__dict__, "actions": outcomes_json(outcomes)})
+    if records:
+        lake.merge(ALERTS_TABLE, _frame(records), keys=["alert_id"])
+    return changes
+
+
+def _frame(records: list[dict[str, object]]) -> pl.DataFrame:
+    import polars as pl
+
+    stamp = pl.Datetime("us", "UTC")
+    return pl.DataFrame(
+        records,
+        schema={
+            "alert_id": pl.String,
+            "monitor": pl.String,
+            "rule": pl.String,
+            "condition": pl.String,
+            "state": pl.String,
+            "message": pl.String,
+            "value": pl.Float64,
+            "window_start": stamp,
+            "fired_at": stamp,
+            "resolved_at": stamp,
+            "environment": pl.String,
+            "actions": pl.String,
+        },
+    )

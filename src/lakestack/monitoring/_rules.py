@@ -1,0 +1,167 @@
+"""Alert rule conditions: a small grammar over the metric tables, parsed and evaluated.
+
+::
+
+    <table>.<metric> <op> <number> [on any feature | on <column>] [vs baseline | vs previous]
+                                   [in the latest window | in <n> of the last <m> windows]
+
+`table` is `drift`, `quality` or `profile`; `op` is one of `> >= < <= == !=`. Examples:
+`drift.psi > 0.2 on any feature in 2 of the last 3 windows`,
+`quality.roc_auc < 0.68 in the latest window`, `profile.null_fraction > 0.1 on dep_delay`.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lakestack.errors import MonitoringError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["METRICS", "Condition", "Evaluation", "parse_condition"]
+
+METRICS: dict[str, tuple[str, ...]] = {
+    "drift": ("psi", "jensen_shannon", "statistic", "p_value", "ks_statistic", "ks_p_value"),
+    "quality": ("accuracy", "roc_auc", "log_loss", "rmse", "mae", "labeled_rows"),
+    "profile": ("count", "nulls", "null_fraction", "mean", "p05", "p25", "p50", "p75", "p95"),
+}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_GRAMMAR = re.compile(
+    r"^(?P<table>\w+)\.(?P<metric>\w+)\s*(?P<op>>=|<=|==|!=|>|<)\s*"
+    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"(?:\s+on\s+(?:(?P<any>any\s+(?:feature|column))|(?:feature\s+|column\s+)?(?P<column>[\w.-]+)))?"
+    r"(?:\s+(?:vs|against)\s+(?P<reference>baseline|previous))?"
+    r"(?:\s+in\s+(?:the\s+)?(?P<latest>latest\s+window)"
+    r"|\s+in\s+(?P<n>\d+)\s+of\s+the\s+last\s+(?P<m>\d+)\s+windows?)?\s*$",
+    re.IGNORECASE,
+)
+_SYNTAX = (
+    "<table>.<metric> <op> <number> [on any feature | on <column>] [vs baseline | vs previous] "
+    "[in the latest window | in <n> of the last <m> windows]"
+)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A condition's outcome: whether it holds, and the evidence."""
+
+    holds: bool
+    message: str
+    value: float | None
+    window_start: object | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed rule condition (see the module docstring for the grammar)."""
+
+    text: str
+    table: str
+    metric: str
+    op: str
+    threshold: float
+    column: str | None = None
+    reference: str = "baseline"
+    n: int = 1
+    m: int = 1
+
+    def evaluate(self, frame: pl.DataFrame | None) -> Evaluation:
+        """Evaluate on the metric table's rows (None or empty: not enough data, not firing)."""
+        import polars as pl
+
+        if frame is None or frame.is_empty():
+            return Evaluation(False, f"{self.text}: no {self.table} metrics yet", None, None)
+        if self.table == "drift" and "reference" in frame.columns:
+            frame = frame.filter(pl.col("reference") == self.reference)
+        if self.table == "profile":
+            frame = frame.filter(pl.col("slice") == "all").with_columns(
+                (pl.col("nulls") / pl.col("count")).alias("null_fraction")
+            )
+        if self.table == "quality" and self.metric != "labeled_rows":
+            # windows whose labels have not arrived yet say nothing about quality
+            frame = frame.filter(pl.col("labeled_rows") > 0)
+        if self.column is not None and "column" in frame.columns:
+            frame = frame.filter(pl.col("column") == self.column)
+        windows = sorted(frame.get_column("window_start").unique().to_list())[-self.m :]
+        compare = _OPS[self.op]
+        hits: list[tuple[object, str, float]] = []
+        for start in windows:
+            rows = frame.filter(pl.col("window_start") == start)
+            matched = [
+                (str(r.get("column") or self.table), float(r[self.metric]))
+                for r in rows.iter_rows(named=True)
+                if r[self.metric] is not None
+                and r[self.metric] == r[self.metric]  # not NaN
+                and compare(float(r[self.metric]), self.threshold)
+            ]
+            if matched:
+                worst = max(matched, key=lambda x: abs(x[1] - self.threshold))
+                hits.append((start, *worst))
+        holds = len(hits) >= self.n
+        if not hits:
+            return Evaluation(
+                holds, f"{self.text}: clear in the last {len(windows)} window(s)", None, None
+            )
+        where = ", ".join(f"{col} {val:.4g} ({start:%Y-%m-%d %H:%M})" for start, col, val in hits)  # type: ignore[str-format]
+        start, _, value = hits[-1]
+        return Evaluation(
+            holds,
+            f"{self.text}: {len(hits)} of the last {len(windows)} window(s): {where}",
+            value,
+            start,
+        )
+
+
+def parse_condition(text: str, rule: str = "") -> Condition:
+    """Parse a rule condition.
+
+    Args:
+        text: the condition, e.g. `drift.psi > 0.2 on any feature in 2 of the last 3 windows`.
+        rule: the rule's name, for error messages.
+
+    Raises:
+        MonitoringError: the condition does not follow the grammar; the message names the rule.
+    """
+    who = f"alert rule {rule!r}" if rule else "alert condition"
+    match = _GRAMMAR.match(" ".join(text.split()))
+    if match is None:
+        raise MonitoringError(f"{who}: cannot parse {text!r}; expected {_SYNTAX}")
+    table, metric = match["table"].lower(), match["metric"].lower()
+    if table not in METRICS:
+        raise MonitoringError(
+            f"{who}: unknown table {table!r} in {text!r}; use one of {', '.join(METRICS)}"
+        )
+    if metric not in METRICS[table]:
+        raise MonitoringError(
+            f"{who}: {table} has no metric {metric!r}; its metrics: {', '.join(METRICS[table])}"
+        )
+    if table == "quality" and match["column"]:
+        raise MonitoringError(f"{who}: quality metrics have no column; drop `on {match['column']}`")
+    if match["reference"] and table != "drift":
+        raise MonitoringError(f"{who}: `vs {match['reference']}` applies to drift metrics only")
+    n, m = (int(match["n"]), int(match["m"])) if match["n"] else (1, 1)
+    if not 1 <= n <= m:
+        raise MonitoringError(f"{who}: `in {n} of the last {m} windows` needs 1 <= {n} <= {m}")
+    return Condition(
+        text=" ".join(text.split()),
+        table=table,
+        metric=metric,
+        op=match["op"],
+        threshold=float(match["value"]),
+        column=match["column"],
+        reference=(match["reference"] or "baseline").lower(),
+        n=n,
+        m=m,
+    )

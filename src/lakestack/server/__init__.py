@@ -1,0 +1,3 @@
+"""lakestack.server (not built yet)."""
+
+__all__: list[str] = []

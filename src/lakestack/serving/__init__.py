@@ -1,0 +1,44 @@
+"""Serving: online endpoints, inference logging and batch scoring (DESIGN.md section 8).
+
+- `create_app` builds an ASGI app answering MLflow scoring payloads on `POST /invocations`,
+  with `/health`, `/ready`, `/metrics` (Prometheus) and `/openapi.json`.
+- `endpoint_app` and `serve` run an endpoint of `lakestack.yaml`: the version holding its
+  stage alias, followed as the alias moves, with canary and shadow traffic.
+- `InferenceLog` logs every request and response to the Delta table `inference.<endpoint>`
+  through a local spool, so no acknowledged record is lost on a crash.
+- `score_table` scores a Delta table (or a version of it) in Arrow batches.
+
+Example:
+    >>> from lakestack.serving import endpoint_app
+    >>> app = endpoint_app(load_project("."), "flights", "prod")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from lakestack.serving._app import Limits, create_app
+from lakestack.serving._batch import ScoreResult, parse_model_ref, score_table
+from lakestack.serving._endpoint import endpoint_app, serve, spool_root
+from lakestack.serving._inference_log import BASE_COLUMNS, InferenceLog, inference_table
+from lakestack.serving._model import ServedModel
+from lakestack.serving._payload import FORMATS
+from lakestack.serving._schema import InputSchema, ServingInputError
+from lakestack.serving._state import Traffic
+
+__all__ = [
+    "BASE_COLUMNS",
+    "FORMATS",
+    "InferenceLog",
+    "InputSchema",
+    "Limits",
+    "ScoreResult",
+    "ServedModel",
+    "ServingInputError",
+    "Traffic",
+    "create_app",
+    "endpoint_app",
+    "inference_table",
+    "parse_model_ref",
+    "score_table",
+    "serve",
+    "spool_root",
+]

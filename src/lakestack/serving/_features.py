@@ -1,0 +1,123 @@
+"""Features by key: a request carrying entity keys gets the model's features from the online
+store, through the feature spec the model version was trained with."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from lakestack.serving._payload import Rows
+from lakestack.serving._schema import ServingInputError
+
+if TYPE_CHECKING:
+    from lakestack.config import Project
+    from lakestack.features import FeatureSpec, FeatureStore
+    from lakestack.serving._model import ServedModel
+
+__all__ = ["FeatureFiller", "fill_features"]
+
+
+class FeatureFiller:
+    """Fills a request's missing feature columns from the environment's online store.
+
+    Values the request carries take precedence; the spec's key columns that are not model
+    inputs are dropped after the lookup.
+    """
+
+    def __init__(self, project: Project, environment: str) -> None:
+        self.project = project
+        self.environment = environment
+        self._store: FeatureStore | None = None
+        self._specs: dict[int, FeatureSpec | None] = {}
+        self._lock = threading.Lock()
+
+    def store(self) -> FeatureStore:
+        with self._lock:
+            if self._store is None:
+                from lakestack.features import FeatureStore
+
+                self._store = FeatureStore(self.project, self.environment)
+            return self._store
+
+    def spec(self, served: ServedModel) -> FeatureSpec | None:
+        key = id(served.loaded)
+        if key not in self._specs:
+            from lakestack.features import FeatureSpec
+
+            text = served.loaded.feature_spec_json()
+            self._specs[key] = None if text is None else FeatureSpec.from_json(text)
+        return self._specs[key]
+
+    def needs_lookup(self, served: ServedModel, rows: Rows) -> bool:
+        """Whether `__call__` may do anything: False (without I/O) when the model's spec is
+        known to be absent or the request carries every input, so the caller skips the
+        thread hop; True when it must look (or the spec is not read yet)."""
+        if served.schema is None or rows.columns is None:
+            return False
+        spec = self._specs.get(id(served.loaded), False)
+        if spec is None:
+            return False
+        given = rows.columns
+        return any(n not in given for n in served.schema.names)
+
+    def __call__(self, served: ServedModel, rows: Rows) -> Rows:
+        spec = self.spec(served)
+        if spec is None or served.schema is None or rows.columns is None:
+            return rows
+        missing = [n for n in served.schema.names if n not in rows.columns]
+        if not missing:
+            return rows
+        return fill_features(self.store(), spec, served.schema.names, rows)
+
+
+def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) -> Rows:
+    """Look the missing input columns of `rows` up by their keys (see `FeatureFiller`).
+
+    Raises:
+        ServingInputError: a key column is missing (422), or a key is unknown (404).
+    """
+    assert rows.columns is not None
+    given = rows.columns
+    missing = [n for n in inputs if n not in given]
+    features = set(spec.feature_columns)
+    not_features = [n for n in missing if n not in features]
+    if not_features:
+        raise ServingInputError(
+            f"missing input column(s) {', '.join(map(repr, not_features))}; the model takes "
+            f"{', '.join(inputs)}",
+            kind="missing_column",
+        )
+    lacking = [k for k in spec.key_columns if k not in given]
+    if lacking:
+        raise ServingInputError(
+            f"missing input column(s) {', '.join(map(repr, missing))}: send them, or the "
+            f"entity key column(s) {', '.join(map(repr, spec.key_columns))} to look them up "
+            f"(the request lacks {', '.join(map(repr, lacking))})",
+            kind="missing_column",
+        )
+    positions = {name: i for i, name in enumerate(given)}
+    keys = [{k: row[positions[k]] for k in spec.key_columns} for row in rows.rows]
+    found = store.lookup(spec, keys)
+    looked = {name: found.column(name).to_pylist() for name in missing}
+    for lookup in spec.lookups:
+        outputs = [lookup.output_name(f) for f in (lookup.feature_names or [])]
+        outputs = [o for o in outputs if o in looked]
+        if not outputs:
+            continue
+        assert isinstance(lookup.lookup_key, dict)
+        for i in range(len(rows.rows)):
+            if all(looked[o][i] is None for o in outputs):
+                key = {label: keys[i][label] for label in lookup.lookup_key}
+                shown = ", ".join(f"{k}={v!r}" for k, v in key.items())
+                raise ServingInputError(
+                    f"unknown key {shown} (row {i}): feature table {lookup.table} has no "
+                    "online row for it",
+                    status=404,
+                    kind="unknown_key",
+                )
+    keep = [n for n in given if n in inputs or n not in spec.key_columns]  # extras: 422 later
+    columns = keep + missing
+    out = []
+    for i, row in enumerate(rows.rows):
+        out.append([row[positions[n]] for n in keep] + [looked[n][i] for n in missing])
+    return Rows(columns, out, rows.params, rows.format)

@@ -1,0 +1,285 @@
+"""The inference table `inference.<endpoint>`: every request and response, nothing lost.
+
+A request's record is written to the local spool (`_spool.py`) before its response is sent;
+a background thread appends batches to Delta and then advances the spool's checkpoint. On
+start, the spools of dead processes are replayed with a Delta merge on `record_id`, so a
+batch that reached Delta before its checkpoint moved is not written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from lakestack.inference import INFERENCE_COLUMNS, INFERENCE_RESERVED
+from lakestack.serving._spool import Spool, orphans, read_after_checkpoint
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakestack.lake import Lake
+    from lakestack.serving._schema import InputSchema
+
+__all__ = ["BASE_COLUMNS", "InferenceLog", "inference_table"]
+
+log = logging.getLogger("lakestack.serving")
+
+BASE_COLUMNS = INFERENCE_COLUMNS
+
+
+def inference_table(endpoint: str) -> str:
+    """The inference table of an endpoint: `inference.<endpoint>` (lower case, `_` for `-`)."""
+    return "inference." + re.sub(r"[^a-z0-9_]", "_", endpoint.lower())
+
+
+class InferenceLog:
+    """Logs inference records to Delta in batches, off the request path.
+
+    Args:
+        lake: the environment's lake.
+        endpoint: the endpoint's name (the table is `inference.<endpoint>`).
+        spool_root: the endpoint's local spool root.
+        schema: the model's input columns, logged as typed columns (others: `inputs_json`).
+        batch_rows: append when this many records wait.
+        interval_s: append at least this often while records wait.
+        fsync: fsync every spool record.
+    """
+
+    def __init__(
+        self,
+        lake: Lake,
+        endpoint: str,
+        spool_root: Path,
+        *,
+        schema: InputSchema | None = None,
+        batch_rows: int = 5000,
+        interval_s: float = 5.0,
+        fsync: bool = False,
+    ) -> None:
+        self.lake = lake
+        self.endpoint = endpoint
+        self.table = inference_table(endpoint)
+        self.spool_root = spool_root
+        self._types: dict[str, str] = {}
+        self.add_schema(schema)
+        self.started = threading.Event()
+        self.batch_rows = batch_rows
+        self.interval_s = interval_s
+        self.fsync = fsync
+        self._queue: deque[tuple[dict[str, Any], int, int]] = deque()
+        self._wake = threading.Condition()
+        self._stop = False
+        self._spool: Spool | None = None
+        self._thread: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
+        self.replayed = 0
+        self.written = 0
+
+    def add_schema(self, schema: InputSchema | None) -> None:
+        """Log these input columns as typed columns (a model version's schema)."""
+        if schema is not None:
+            for column in schema.columns:
+                self._types.setdefault(column.name, column.arrow)
+
+    @property
+    def backlog(self) -> int:
+        """Records spooled and not yet in Delta."""
+        return len(self._queue)
+
+    def start(self) -> None:
+        """Replay the spools of dead processes, open this process's spool, start the writer."""
+        self.replayed = self.replay_orphans()
+        self._spool = Spool(self.spool_root, fsync=self.fsync)
+        self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
+        self._thread.start()
+
+    def replay_orphans(self) -> int:
+        """Merge the unflushed records of dead processes' spools into Delta; their count."""
+        total = 0
+        for folder, fd in orphans(self.spool_root):
+            try:
+                records = read_after_checkpoint(folder)
+                if records:
+                    self.lake.merge(self.table, self._to_arrow(records), keys=["record_id"])
+                    total += len(records)
+                shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                os.close(fd)
+        if total:
+            log.info("replayed %d inference records into %s", total, self.table)
+        return total
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Make a record durable in the spool and queue it for Delta (call before responding)."""
+        if self._spool is None:
+            raise RuntimeError("InferenceLog.record before start()")
+        with self._wake:  # one lock: queue order is spool order, so a checkpoint never skips
+            segment, offset = self._spool.write(record)
+            self._queue.append((record, segment, offset))
+            if len(self._queue) >= self.batch_rows:
+                self._wake.notify()
+
+    def flush(self) -> int:
+        """Append every queued record to Delta now; the number appended."""
+        with self._flush_lock:
+            count = 0
+            while True:
+                with self._wake:
+                    if not self._queue:
+                        return count
+                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), 50000))]
+                try:
+                    self.lake.append(self.table, self._to_arrow([r for r, _, _ in batch]))
+                except Exception:
+                    with self._wake:  # keep them, in order, for the next attempt
+                        self._queue.extendleft(reversed(batch))
+                    raise
+                _, segment, offset = batch[-1]
+                assert self._spool is not None
+                self._spool.commit(segment, offset)
+                count += len(batch)
+                self.written += len(batch)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._stop:
+                    self._wake.wait(self.interval_s)
+                stop = self._stop
+            try:
+                self.flush()
+            except Exception:
+                log.exception("appending to %s failed; the records stay spooled", self.table)
+                time.sleep(min(5.0, self.interval_s))
+            if stop:
+                return
+
+    def close(self) -> None:
+        """Flush every record and stop; the spool is removed when all are in Delta."""
+        with self._wake:
+            self._stop = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join()
+        if self._spool is not None:
+            try:
+                self.flush()
+                done = True
+            except Exception:
+                log.exception("final append to %s failed; replayed on next start", self.table)
+                done = False
+            self._spool.close(remove=done)
+            self._spool = None
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _to_arrow(self, records: list[dict[str, Any]]) -> pa.Table:
+        import pyarrow as pa
+
+        base: dict[str, list[Any]] = {name: [] for name in BASE_COLUMNS}
+        inputs: dict[str, list[Any]] = {}  # typed input columns, by name
+        inputs_json: list[str | None] = []
+        for rec in records:
+            rows = rec.get("rows") or [None]
+            names = rec.get("columns") or []
+            outputs = rec.get("outputs") or []
+            variant = rec.get("variant") or "production"
+            typed = [n for n in names if n in self._types]
+            untyped = [n for n in names if n not in self._types]
+            for i, row in enumerate(rows):
+                output = outputs[i] if i < len(outputs) else None
+                n = len(base["record_id"])
+                base["record_id"].append(f"{rec['id']}/{variant}/{i}")
+                base["request_id"].append(rec["id"])
+                base["row"].append(i)
+                base["ts"].append(rec["ts"])
+                base["endpoint"].append(self.endpoint)
+                base["model"].append(rec.get("model"))
+                base["model_version"].append(rec.get("version"))
+                base["variant"].append(variant)
+                base["status"].append(rec["status"])
+                base["latency_ms"].append(rec.get("latency_ms"))
+                base["error"].append(rec.get("error"))
+                base["prediction"].append(_scalar(output))
+                base["output"].append(None if output is None else orjson.dumps(output).decode())
+                values = dict(zip(names, row, strict=False)) if row is not None else {}
+                for name in typed:
+                    inputs.setdefault(name, [None] * n).append(values.get(name))
+                for column in inputs.values():
+                    if len(column) < n + 1:
+                        column.append(None)
+                if row is not None and (untyped or not names):
+                    extra = {k: values[k] for k in untyped} if names else row
+                    inputs_json.append(orjson.dumps(extra).decode())
+                else:
+                    inputs_json.append(None)
+        arrays = {name: pa.array(base[name], type=_BASE_TYPES[name]()) for name in BASE_COLUMNS}
+        reserved = INFERENCE_RESERVED
+        for name, column in inputs.items():
+            arrays[f"input_{name}" if name in reserved else name] = _typed(
+                column, self._types[name]
+            )
+        if any(v is not None for v in inputs_json):
+            arrays["inputs_json"] = pa.array(inputs_json, type=pa.string())
+        return pa.table(arrays)
+
+
+def _base_types() -> dict[str, Callable[[], Any]]:
+    import pyarrow as pa
+
+    return {
+        "record_id": pa.string,
+        "request_id": pa.string,
+        "row": pa.int32,
+        "ts": lambda: pa.timestamp("us", tz="UTC"),
+        "endpoint": pa.string,
+        "model": pa.string,
+        "model_version": pa.int64,
+        "variant": pa.string,
+        "status": pa.int32,
+        "latency_ms": pa.float64,
+        "error": pa.string,
+        "prediction": pa.float64,
+        "output": pa.string,
+    }
+
+
+class _LazyTypes(dict[str, Callable[[], Any]]):
+    def __missing__(self, key: str) -> Callable[[], Any]:
+        self.update(_base_types())
+        return self[key]
+
+
+_BASE_TYPES = _LazyTypes()
+
+
+def _scalar(output: Any) -> float | None:
+    """The number a row's output stands for: itself, or the last (positive) class."""
+    if isinstance(output, list) and output:
+        output = output[-1]
+    if isinstance(output, bool) or not isinstance(output, int | float):
+        return None
+    value = float(output)
+    return value if math.isfinite(value) else None
+
+
+def _typed(values: list[Any], arrow: str) -> pa.Array:
+    import pyarrow as pa
+
+    kind = getattr(pa, arrow)() if arrow != "string" else pa.string()
+    if arrow.startswith("int"):
+        values = [None if v is None else int(v) for v in values]
+    elif arrow.startswith("float"):
+        values = [None if v is None else float(v) for v in values]
+    return pa.array(values, type=kind)

@@ -1,0 +1,87 @@
+"""Prometheus metrics of an endpoint, in a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["EndpointMetrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_PREDICTION_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 10.0, 100.0)
+
+
+class EndpointMetrics:
+    """Requests, latency, errors by kind, prediction distribution and the model version."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = {"endpoint": endpoint}
+        self._labels = labels
+        self.requests = Counter(
+            "lakestack_requests",
+            "Scoring requests answered, by HTTP status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "lakestack_request_latency_seconds",
+            "Time to answer a scoring request.",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        ).labels(**labels)
+        self.errors = Counter(
+            "lakestack_request_errors",
+            "Refused or failed requests, by kind (malformed, type, missing_column, model, ...).",
+            ["endpoint", "kind"],
+            registry=self.registry,
+        )
+        self.rows = Counter(
+            "lakestack_predictions",
+            "Rows scored.",
+            ["endpoint", "variant"],
+            registry=self.registry,
+        )
+        self.prediction = Histogram(
+            "lakestack_prediction_value",
+            "Distribution of numeric predictions (the positive class for probabilities).",
+            ["endpoint"],
+            buckets=_PREDICTION_BUCKETS,
+            registry=self.registry,
+        ).labels(**labels)
+        self.model_version = Gauge(
+            "lakestack_model_version",
+            "The model version served, by variant (production, canary, shadow).",
+            ["endpoint", "model", "variant"],
+            registry=self.registry,
+        )
+        self.log_backlog = Gauge(
+            "lakestack_inference_log_backlog",
+            "Inference records spooled but not yet in Delta.",
+            ["endpoint"],
+            registry=self.registry,
+        ).labels(**labels)
+
+    def observe(self, status: int, seconds: float, kind: str | None = None) -> None:
+        self.requests.labels(self._labels["endpoint"], str(status)).inc()
+        self.latency.observe(seconds)
+        if kind is not None:
+            self.errors.labels(self._labels["endpoint"], kind).inc()
+
+    def predictions(self, values: list[Any], variant: str = "production") -> None:
+        self.rows.labels(self._labels["endpoint"], variant).inc(len(values))
+        for value in values[:100]:  # a sample is enough for a distribution
+            if isinstance(value, list) and value:
+                value = value[-1]
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self.prediction.observe(float(value))
+
+    def set_version(self, model: str, version: int | None, variant: str = "production") -> None:
+        self.model_version.labels(self._labels["endpoint"], model, variant).set(
+            -1 if version is None else version
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,296 @@
+"""MLflow scoring payloads in, rows in the model's column order out, every value checked.
+
+The formats are those of `mlflow models serve`: JSON with one of `dataframe_split`,
+`dataframe_records`, `instances` or `inputs` (and optional `params`), or `text/csv` with a
+header row. A payload that does not fit raises `ServingInputError` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from lakestack.serving._schema import InputSchema, ServingInputError
+
+__all__ = ["FORMATS", "Rows", "conform", "parse_body"]
+
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_MISSING: Any = object()
+
+
+@dataclass
+class Rows:
+    """A parsed request: column names (None: positional, in signature order) and rows."""
+
+    columns: list[str] | None
+    rows: list[list[Any]]
+    params: dict[str, Any] | None = None
+    format: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(message: str, kind: str = "malformed") -> ServingInputError:
+    return ServingInputError(message, status=400, kind=kind)
+
+
+def parse_body(body: bytes, content_type: str) -> Rows:
+    """Parse a request body by its content type (`application/json` or `text/csv`).
+
+    Raises:
+        ServingInputError: malformed JSON or CSV, an unknown format, or ragged rows.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("text/csv", "application/csv"):
+        return _parse_csv(body)
+    if media not in ("application/json", "", "application/*+json") and not media.endswith("+json"):
+        raise ServingInputError(
+            f"unsupported Content-Type {media!r}: send application/json (dataframe_split, "
+            "dataframe_records, instances or inputs) or text/csv",
+            status=415,
+            kind="media_type",
+        )
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _bad(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise _bad(f"the body must be a JSON object with one of the keys {', '.join(FORMATS)}")
+    keys = [k for k in FORMATS if k in doc]
+    unknown = [k for k in doc if k not in FORMATS and k != "params"]
+    if len(keys) != 1 or unknown:
+        what = f"unknown key(s) {', '.join(map(repr, unknown))}; " if unknown else ""
+        raise _bad(
+            f"{what}the body must have exactly one of the keys {', '.join(FORMATS)} "
+            f"(it has {', '.join(map(repr, doc)) or 'none'})"
+        )
+    params = doc.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise _bad("'params' must be a JSON object")
+    key = keys[0]
+    value = doc[key]
+    if key == "dataframe_split":
+        rows = _split(value)
+    elif key == "dataframe_records":
+        rows = _records(value, key)
+    else:
+        rows = _tensorish(value, key)
+    rows.params = params
+    rows.format = key
+    return rows
+
+
+def _split(value: Any) -> Rows:
+    if not isinstance(value, dict):
+        raise _bad("'dataframe_split' must be an object with 'columns' and 'data'")
+    unknown = [k for k in value if k not in ("columns", "data", "index")]
+    if unknown:
+        raise _bad(f"'dataframe_split' has unknown key(s) {', '.join(map(repr, unknown))}")
+    data = value.get("data")
+    columns = value.get("columns")
+    if not isinstance(data, list):
+        raise _bad("'dataframe_split.data' must be a list of rows")
+    if columns is not None and (
+        not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
+    ):
+        raise _bad("'dataframe_split.columns' must be a list of column names")
+    rows: list[list[Any]] = []
+    width = len(columns) if columns is not None else None
+    for i, row in enumerate(data):
+        if not isinstance(row, list):
+            row = [row]
+        if width is None:
+            width = len(row)
+        if len(row) != width:
+            raise _bad(f"'dataframe_split.data[{i}]' has {len(row)} values, expected {width}")
+        rows.append(row)
+    return Rows(columns, rows)
+
+
+def _records(value: Any, key: str) -> Rows:
+    if not isinstance(value, list):
+        raise _bad(f"'{key}' must be a list of records (objects)")
+    columns: dict[str, None] = {}
+    for i, record in enumerate(value):
+        if not isinstance(record, dict):
+            raise _bad(f"'{key}[{i}]' must be an object mapping column names to values")
+        for name in record:
+            columns.setdefault(name, None)
+    names = list(columns)
+    rows = [[record.get(name, _MISSING) for name in names] for record in value]
+    for i, row in enumerate(rows):
+        for name, item in zip(names, row, strict=True):
+            if item is _MISSING:
+                raise ServingInputError(
+                    f"'{key}[{i}]' lacks column {name!r} (other records have it)",
+                    kind="missing_column",
+                )
+    return Rows(names, rows)
+
+
+def _tensorish(value: Any, key: str) -> Rows:
+    if isinstance(value, dict):  # columnar: {"col": [values]} (or one value per column)
+        names = list(value)
+        columns = [v if isinstance(v, list) else [v] for v in value.values()]
+        lengths = {len(c) for c in columns}
+        if len(lengths) > 1:
+            sizes = ", ".join(f"{n}: {len(c)}" for n, c in zip(names, columns, strict=True))
+            raise _bad(f"the columns of '{key}' have different lengths ({sizes})")
+        return Rows(names, [list(r) for r in zip(*columns, strict=True)])
+    if not isinstance(value, list):
+        raise _bad(f"'{key}' must be a list of records, a list of rows, or an object of columns")
+    if value and all(isinstance(v, dict) for v in value):
+        return _records(value, key)
+    rows = []
+    width: int | None = None
+    for i, row in enumerate(value):
+        if isinstance(row, dict):
+            raise _bad(f"'{key}' mixes records and rows (item {i} is an object)")
+        row = row if isinstance(row, list) else [row]
+        width = len(row) if width is None else width
+        if len(row) != width:
+            raise _bad(f"'{key}[{i}]' has {len(row)} values, expected {width}")
+        rows.append(row)
+    return Rows(None, rows)
+
+
+def _parse_csv(body: bytes) -> Rows:
+    import csv
+    import io
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad("the CSV body is not UTF-8") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        lines = [line for line in reader if line]
+    except csv.Error as exc:
+        raise _bad(f"the CSV body is malformed: {exc}") from None
+    if not lines:
+        raise _bad("the CSV body is empty: send a header row and data rows")
+    header, data = lines[0], lines[1:]
+    for i, row in enumerate(data):
+        if len(row) != len(header):
+            raise _bad(f"CSV row {i + 1} has {len(row)} fields, the header has {len(header)}")
+    return Rows(header, [list(r) for r in data], format="csv", extra={"csv": True})
+
+
+def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = False) -> Rows:
+    """Check and reorder rows into the schema's column order, converting CSV text.
+
+    Args:
+        allow_missing: accept null (and CSV's empty or `nan`) in number columns, as NaN.
+
+    Raises:
+        ServingInputError: missing or extra columns, a value of the wrong type, a non-finite
+            number, or null where the column is required.
+    """
+    if schema is None:
+        return rows
+    names = schema.names
+    if rows.columns is None:
+        if rows.rows and len(rows.rows[0]) != len(names):
+            raise ServingInputError(
+                f"rows without column names must have {len(names)} values in the order "
+                f"{', '.join(names)}; got {len(rows.rows[0])}",
+                kind="missing_column",
+            )
+        ordered = rows.rows
+    else:
+        given = rows.columns
+        missing = [n for n in names if n not in given]
+        extra = [n for n in given if n not in names]
+        if missing:
+            raise ServingInputError(
+                f"missing input column(s) {', '.join(map(repr, missing))}; the model takes "
+                f"{', '.join(names)}",
+                kind="missing_column",
+            )
+        if extra:
+            raise ServingInputError(
+                f"unknown input column(s) {', '.join(map(repr, extra))}; the model takes "
+                f"{', '.join(names)}",
+                kind="extra_column",
+            )
+        if len(set(given)) != len(given):
+            raise _bad("a column name is repeated", kind="malformed")
+        if given == names:
+            ordered = rows.rows
+        else:
+            index = [given.index(n) for n in names]
+            ordered = [[row[i] for i in index] for row in rows.rows]
+    csv_text = bool(rows.extra.get("csv"))
+    for j, column in enumerate(schema.columns):
+        check = _CHECKS[column.kind]
+        nullable = (not column.required) or (allow_missing and column.kind == "float")
+        for i, row in enumerate(ordered):
+            value = row[j]
+            if csv_text:
+                value = row[j] = _from_text(value, column.kind)
+            if value is None:
+                if not nullable:
+                    raise ServingInputError(
+                        f"column {column.name!r} (row {i}) is null; the model requires a value",
+                        kind="null",
+                    )
+                continue
+            if not check(value):
+                raise ServingInputError(
+                    f"column {column.name!r} (row {i}) must be {_WHAT[column.kind]}, got {value!r}",
+                    kind="type",
+                )
+            if column.kind == "float" and not math.isfinite(value):
+                raise ServingInputError(
+                    f"column {column.name!r} (row {i}) is {value!r}; only finite numbers are "
+                    "accepted",
+                    kind="non_finite",
+                )
+    return Rows(names, ordered, rows.params, rows.format)
+
+
+def _from_text(text: str, kind: str) -> Any:
+    if text == "" or text.lower() in ("nan", "null", "none"):
+        return None
+    if kind in ("float", "int"):
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if kind == "int" and number.is_integer():
+            return int(number)
+        return number
+    if kind == "bool":
+        low = text.lower()
+        return True if low == "true" else False if low == "false" else text
+    return text
+
+
+def _is_float(v: Any) -> bool:
+    return (isinstance(v, float | int)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "float": _is_float,
+    "int": _is_int,
+    "bool": _is_bool,
+    "str": _is_str,
+}
+_WHAT = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string"}

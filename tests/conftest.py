@@ -1,0 +1,81 @@
+"""Fixtures every test folder may use: temporary projects and the real local services."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Rich wraps at 80 columns when not on a terminal; tests read whole lines.
+os.environ.setdefault("COLUMNS", "200")
+
+from lakestack.config import Project, load_project
+from lakestack.lake import Lake
+from lakestack.templates import scaffold
+
+SERVICES = {"postgres": ("127.0.0.1", 5432), "redis": ("127.0.0.1", 6379)}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str) -> tuple[str, int]:
+    """The address of a local service; skip when it is down, fail when CI requires services."""
+    host, port = SERVICES[name]
+    if not _reachable(host, port):
+        message = f"{name} is not reachable on {host}:{port}"
+        if os.environ.get("LAKESTACK_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{message}, and LAKESTACK_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(message)
+    return host, port
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A new project with the embedded default environments, in a temporary folder."""
+    scaffold("default", tmp_path / "proj", name="testproj")
+    return load_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def lake(project: Project) -> Lake:
+    """The dev lake of a new project."""
+    return Lake.for_environment(project, "dev")
+
+
+@pytest.fixture
+def postgres() -> tuple[str, int]:
+    return require_service("postgres")
+
+
+@pytest.fixture
+def redis_server() -> tuple[str, int]:
+    return require_service("redis")
+
+
+@pytest.fixture(scope="session")
+def child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let the fresh processes a test starts (servers, gates, promoters) share compiled bytecode.
+
+    This machine sets PYTHONDONTWRITEBYTECODE=1, so every fresh process would compile MLflow and
+    scikit-learn again (about 20 s each). Only child processes see this: fresh-process
+    semantics are unchanged, their imports are just cached.
+    """
+    cache = tmp_path_factory.getbasetemp().parent / "lakestack-pycache"
+    saved = {k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
