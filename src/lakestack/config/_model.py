@@ -499,6 +499,15 @@ class EndpointConfig(_Strict):
     )
     max_body_bytes: int = Field(default=8 << 20, ge=1024, description="Larger bodies get 413.")
     max_rows: int = Field(default=100_000, ge=1, description="Rows per request; more get 413.")
+    context_columns: dict[str, Literal["string", "int64", "float64", "bool", "timestamp"]] = (
+        Field(
+            default_factory=dict,
+            description="Request columns logged to the inference table with each row, typed, "
+            "but not given to the model (unless it takes them): ids that late labels join on, "
+            "the event time a monitor windows on, slice columns. `{flight_id: string, "
+            "sched_dep_ts: timestamp}`; timestamps are ISO 8601 (naive = UTC).",
+        )
+    )
 
 
 class MonitorBaselineConfig(_Strict):

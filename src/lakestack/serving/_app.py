@@ -28,6 +28,7 @@ from lakestack.serving._state import ModelSlots, Traffic
 
 if TYPE_CHECKING:
     from lakestack.registry import LoadedModel
+    from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
 __all__ = ["Limits", "create_app"]
@@ -105,6 +106,7 @@ def create_app(
     alias_lookup: Callable[[str], int | None] | None = None,
     poll_interval_s: float = 30.0,
     feature_fill: FeatureFill | None = None,
+    context: ContextColumns | None = None,
     fast_path: bool = True,
     load_before_serving: bool = False,
 ) -> Starlette:
@@ -125,6 +127,7 @@ def create_app(
         alias_lookup: the version an alias points to now; with it the app follows the
             registry, polling every `poll_interval_s` seconds.
         feature_fill: looks missing feature columns up by the request's entity keys.
+        context: request columns logged with each row but not given to the model.
         fast_path: score LightGBM and scikit-learn models on NumPy arrays.
         load_before_serving: finish loading (or failing to load) before serving.
 
@@ -183,6 +186,7 @@ def create_app(
             return _error(503, f"endpoint {endpoint!r} is not ready: {problem}", request_id)
         variant, served = slots.pick()
         rows: Rows | None = None
+        logged: tuple[list[str], list[list[Any]]] | None = None
         predictions: list[Any] | None = None
         status, kind, message = 200, None, None
         try:
@@ -198,8 +202,11 @@ def create_app(
                     status=413,
                     kind="too_large",
                 )
+            logged = context.take(rows) if context is not None else None
             if feature_fill is not None and _may_fill(feature_fill, served, rows):
                 rows = await run_in_threadpool(feature_fill, served, rows)
+            if logged is not None and context is not None:
+                rows = context.drop(rows, served.schema.names if served.schema else None)
             rows = conform(rows, served.schema, allow_missing=limits.allow_missing)
             if served.fast is not None and len(rows.rows) <= limits.inline_rows:
                 output = served.predict(rows.columns, rows.rows, rows.params)
@@ -224,8 +231,7 @@ def create_app(
                     "status": status,
                     "latency_ms": elapsed * 1000.0,
                     "error": message,
-                    "columns": rows.columns if rows is not None and status == 200 else None,
-                    "rows": rows.rows if rows is not None and status == 200 else None,
+                    **_logged_rows(rows if status == 200 else None, logged),
                     "outputs": predictions,
                 }
             )
@@ -240,6 +246,21 @@ def create_app(
             background.add(task)
             task.add_done_callback(background.discard)
         return _json({"predictions": predictions}, headers={"X-Request-ID": request_id})
+
+    def _logged_rows(
+        rows: Rows | None, logged: tuple[list[str], list[list[Any]]] | None
+    ) -> dict[str, Any]:
+        """The record's `columns` and `rows`: the model's inputs, then the context columns."""
+        if rows is None:
+            return {"columns": None, "rows": None}
+        if logged is None or rows.columns is None:
+            return {"columns": rows.columns, "rows": rows.rows}
+        names, values = logged
+        extra = [i for i, n in enumerate(names) if n not in rows.columns]
+        return {
+            "columns": rows.columns + [names[i] for i in extra],
+            "rows": [r + [v[i] for i in extra] for r, v in zip(rows.rows, values, strict=True)],
+        }
 
     async def _shadow(shadow: ServedModel, rows: Rows, request_id: str) -> None:
         started = time.perf_counter()

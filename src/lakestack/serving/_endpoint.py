@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from lakestack.errors import ServingError
 from lakestack.serving._app import Limits, create_app
+from lakestack.serving._context import ContextColumns
 from lakestack.serving._state import Traffic
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def endpoint_app(
         holder = registry.alias_holder(config.model, alias)
         return None if holder is None else holder.version
 
+    context = ContextColumns(dict(config.context_columns)) if config.context_columns else None
     log = None
     if config.log_inference:
         log = InferenceLog(
@@ -79,6 +81,8 @@ def endpoint_app(
             interval_s=config.log_interval_s,
             fsync=config.log_fsync,
         )
+        if context is not None:
+            log.add_types(context.arrow_types())
     return create_app(
         loader,
         endpoint=name,
@@ -93,6 +97,7 @@ def endpoint_app(
         poll_interval_s=config.poll_interval_s or 30.0,
         feature_fill=FeatureFiller(project, env.name),
         load_before_serving=workers > 1,
+        context=context,
     )
 
 

@@ -86,6 +86,11 @@ class InferenceLog:
         self.replayed = 0
         self.written = 0
 
+    def add_types(self, types: dict[str, str]) -> None:
+        """Log these columns as typed columns: name -> Arrow type name (`ContextColumns`)."""
+        for name, arrow in types.items():
+            self._types.setdefault(name, arrow)
+
     def add_schema(self, schema: InputSchema | None) -> None:
         """Log these input columns as typed columns (a model version's schema)."""
         if schema is not None:
@@ -277,6 +282,8 @@ def _scalar(output: Any) -> float | None:
 def _typed(values: list[Any], arrow: str) -> pa.Array:
     import pyarrow as pa
 
+    if arrow == "timestamp":  # context columns: epoch microseconds
+        return pa.array(values, type=pa.timestamp("us", tz="UTC"))
     kind = getattr(pa, arrow)() if arrow != "string" else pa.string()
     if arrow.startswith("int"):
         values = [None if v is None else int(v) for v in values]

@@ -12,7 +12,7 @@ With `trials: N` in its params, `train` first runs an Optuna search (the `tuning
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,35 @@ def split_by_time(
     )
 
 
+def latest_window(
+    ctx: TaskContext, label_table: str, train_days: int, holdout_days: int
+) -> dict[str, str]:
+    """The window ending at midnight after the latest label in `label_table` (continuous
+    training: only flights whose outcome has arrived are used)."""
+    latest = ctx.read_polars(label_table, columns=["sched_dep_ts"])["sched_dep_ts"].max()
+    if latest is None:
+        raise ValueError(f"{label_table} has no labels yet: nothing to retrain on")
+    assert isinstance(latest, datetime)
+    holdout_end = latest.date() + timedelta(days=1)
+    train_end = holdout_end - timedelta(days=holdout_days)
+    train_start = train_end - timedelta(days=train_days)
+    return {
+        "train_start": train_start.isoformat(),
+        "train_end": train_end.isoformat(),
+        "holdout_end": holdout_end.isoformat(),
+    }
+
+
 def prepare(ctx: TaskContext) -> dict[str, Any]:
-    """Labels in the time window, their features point in time, and the split, to a table."""
-    p = ctx.params
+    """Labels in the time window, their features point in time, and the split, to a table.
+
+    The window is `train_start`, `train_end`, `holdout_end` (dates), or, with `label_table`,
+    `train_days` and `holdout_days`, the one ending with the latest label (`latest_window`).
+    """
+    p = dict(ctx.params)
+    if "label_table" in p:
+        p.update(latest_window(ctx, p["label_table"], p["train_days"], p["holdout_days"]))
+        ctx.logger.info("window from the latest labels: %s", p)
     labels = split_by_time(
         features.labels(ctx.lake), p["train_start"], p["train_end"], p["holdout_end"]
     )
