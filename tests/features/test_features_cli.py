@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -81,3 +81,40 @@ def test_errors_exit_1(args: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["features", "show", "features.nothing", *args])
     assert exit_info.value.code == 1
+
+
+def test_publish_as_of(args: list[str], store: FeatureStore) -> None:
+    store.write(
+        "features.weather", {"origin": ["JFK"], "ts": [T0 + timedelta(hours=2)], "temp": [5.0]}
+    )
+    runner = CliRunner()
+    first = runner.invoke(
+        app, ["features", "publish", "features.weather", "--as-of", "2024-01-01T01:00:00", *args]
+    )
+    assert first.exit_code == 0, first.output
+    assert "as of 2024-01-01T01:00:00+00:00" in first.output and "2 keys written" in first.output
+    assert store.lookup("features.weather", ["JFK"]).column("temp").to_pylist() == [1.0]
+    later = runner.invoke(
+        app,
+        [
+            "features",
+            "publish",
+            "features.weather",
+            "--as-of",
+            "2024-01-01 02:00:00",
+            *args,
+            "--json",
+        ],
+    )
+    assert later.exit_code == 0, later.output
+    doc = json.loads(later.output)
+    assert (doc["as_of"], doc["keys_written"], doc["full"]) == (
+        "2024-01-01T02:00:00+00:00",
+        1,
+        False,
+    )
+    assert store.lookup("features.weather", ["JFK"]).column("temp").to_pylist() == [5.0]
+    shown = runner.invoke(app, ["features", "show", "features.weather", *args])
+    assert "as of 2024-01-01T02:00:00+00:00, 2 keys" in shown.output
+    bad = runner.invoke(app, ["features", "publish", "features.weather", "--as-of", "noon", *args])
+    assert bad.exit_code == 2 and "not an ISO 8601 time" in bad.output

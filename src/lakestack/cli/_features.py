@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -76,7 +77,12 @@ def show(
         try:
             state = store.online.state(table.name)
             online: dict[str, Any] | None = (
-                {"version": state.version, "keys": state.rows, "published_at": state.published_at}
+                {
+                    "version": state.version,
+                    "keys": state.rows,
+                    "published_at": state.published_at,
+                    "as_of": None if state.as_of is None else state.as_of.isoformat(),
+                }
                 if state
                 else None
             )
@@ -98,8 +104,9 @@ def show(
     elif "error" in online:
         console.print(f"online: unavailable ({online['error']})")
     else:
+        moment = f" as of {online['as_of']}" if online["as_of"] else ""
         console.print(
-            f"online: version {online['version']}, {online['keys']:,} keys, "
+            f"online: version {online['version']}{moment}, {online['keys']:,} keys, "
             f"published {online['published_at']}"
         )
     view = Table(title="columns")
@@ -116,17 +123,38 @@ def show(
     console.print(view)
 
 
+def _iso_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time; write e.g. 2013-07-01T06:00:00 (UTC) or "
+            "2013-07-01T06:00:00-04:00",
+            param_hint="--as-of",
+        ) from None
+
+
 @features_app.command()
 def publish(
     name: Annotated[str, typer.Argument(help="schema.table")],
     full: Annotated[bool, typer.Option("--full", help="Rewrite every key.")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            parser=_iso_time,
+            metavar="TIME",
+            help="Publish each key's latest row at or before this time (ISO 8601; naive: UTC), "
+            "e.g. 2013-07-01T06:00:00, to replay history.",
+        ),
+    ] = None,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
 ) -> None:
     """Publish the latest row per key to the environment's online store (changed keys only)."""
     with _store(project, env) as store:
-        result = store.publish(name, full=full)
+        result = store.publish(name, full=full, as_of=as_of)
     if json:
         print_json(result.to_dict())
         return
@@ -135,8 +163,9 @@ def publish(
         if result.previous_version is None
         else f"since version {result.previous_version}"
     )
+    moment = "" if result.as_of is None else f" as of {result.as_of.isoformat()}"
     console.print(
-        f"published {result.table} version {result.version} to {result.store}: "
+        f"published {result.table} version {result.version}{moment} to {result.store}: "
         f"{result.keys_written:,} keys written, {result.keys_deleted:,} deleted ({since}"
         f"{', full' if result.full else ''}); {result.keys_total:,} keys online, "
         f"{result.seconds:.2f} s"

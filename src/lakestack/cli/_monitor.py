@@ -66,12 +66,43 @@ def report(
 
 
 @monitor_app.command("metrics")
-def metrics(project: ProjectOption = None, env: EnvOption = None) -> None:
-    """Print the latest drift and quality of every monitor as Prometheus text."""
+def metrics(
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Serve the gauges on http://HOST:PORT/metrics for Prometheus to scrape "
+            "(read again at every scrape) instead of printing them once. 9108 is usual.",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="The address to serve on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+) -> None:
+    """Print (or serve, with --port) every monitor's latest drift and quality as Prometheus text."""
     from lakestack.monitoring import prometheus_metrics
+    from lakestack.monitoring._exporter import serve_metrics
 
     monitors = sorted(open_project(project).config.monitors)
-    print(prometheus_metrics(open_lake(project, env), monitors), end="")
+    lake = open_lake(project, env)
+    if port is None:
+        print(prometheus_metrics(lake, monitors), end="")
+        return
+    server = serve_metrics(lake, monitors, host=host, port=port)
+    console.print(
+        f"serving the gauges of {len(monitors)} monitor(s) ({lake.environment}) on "
+        f"{server.url}; Ctrl-C stops",
+        highlight=False,
+    )
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 @monitor_app.command("alerts")

@@ -1,25 +1,29 @@
-"""Publish feature tables to an online store, look keys up, and check online against offline.
+"""Publish feature tables to an online store, and check online against offline.
 
 `publish` writes the latest row per key. It records the Delta version it published; the next
 publish reads that version again (time travel) and the current one, and writes only the keys
 whose latest row differs (deleting keys that disappeared), so a publish with no new data writes
 nothing. When the old version cannot be read (vacuumed), the layout changed, or `full` is
 asked, the table is replaced whole.
+
+A publish `as_of` a moment writes each key's latest row with an event time at or before it (to
+replay history). The next one, at a later moment on the same version and layout, reads only the
+rows between the two moments (a filtered Delta read) and upserts their latest row per key, so a
+replay that publishes every simulated hour reads an hour of rows each time. Anything else (a new
+version, an earlier moment, a publish without `as_of` after one with it) replaces the table.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError, LakeError
-from lakestack.features._data import to_arrow
+from lakestack.features._lookup import cast_keys, moment
 from lakestack.features._online import OnlineStore, PublishState, schema_fingerprint
-from lakestack.features._spec import FeatureSpec
 from lakestack.features._tables import FeatureTable, get_feature_table
 from lakestack.lake import Lake
 
@@ -33,7 +37,6 @@ __all__ = [
     "PublishResult",
     "check_online",
     "latest_per_key",
-    "lookup_online",
     "publish_table",
 ]
 
@@ -52,6 +55,7 @@ class PublishResult:
         keys_total: keys now in the online store.
         full: whether the whole table was (re)written.
         seconds: how long it took.
+        as_of: the moment published as of (UTC), or None: the latest rows.
     """
 
     table: str
@@ -63,9 +67,10 @@ class PublishResult:
     keys_total: int
     full: bool
     seconds: float
+    as_of: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "as_of": None if self.as_of is None else self.as_of.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -137,10 +142,28 @@ def latest_per_key(frame: pl.DataFrame, table: FeatureTable) -> pl.DataFrame:
     return frame.unique(keys, keep="last", maintain_order=False).sort(keys)
 
 
-def _read_latest(lake: Lake, table: FeatureTable, version: int) -> pl.DataFrame:
+def _read_latest(
+    lake: Lake,
+    table: FeatureTable,
+    version: int,
+    *,
+    after: datetime | None = None,
+    until: datetime | None = None,
+) -> pl.DataFrame:
+    """The latest row per key of a version, among the rows with `after < event time <= until`
+    when those are given (pushed down into the Delta read)."""
     import polars as pl
 
-    frame = pl.from_arrow(lake.read(table.name, version=version))
+    filters: list[tuple[str, str, Any]] = []
+    if table.timestamp_key and (after is not None or until is not None):
+        event = table.timestamp_key
+        assert table.schema is not None
+        t = table.schema.field(event).type
+        if after is not None:
+            filters.append((event, ">", moment(after, t)))
+        if until is not None:
+            filters.append((event, "<=", moment(until, t)))
+    frame = pl.from_arrow(lake.read(table.name, version=version, filters=filters or None))
     assert isinstance(frame, pl.DataFrame)
     return latest_per_key(frame, table)
 
@@ -159,29 +182,42 @@ def _changed(new: pl.DataFrame, old: pl.DataFrame, keys: list[str]) -> pl.DataFr
 
 
 def publish_table(
-    lake: Lake, store: OnlineStore, name: str, *, full: bool = False
+    lake: Lake,
+    store: OnlineStore,
+    name: str,
+    *,
+    full: bool = False,
+    as_of: datetime | None = None,
 ) -> PublishResult:
     """Publish the latest row per key of a feature table (see `FeatureStore.publish`)."""
     started = time.perf_counter()
     table = get_feature_table(lake, name)
+    if as_of is not None:
+        if not table.timestamp_key:
+            raise FeatureError(
+                f"feature table {table.name} has no event time (timestamp_key): it keeps one row "
+                f"per key, so it cannot be published as of {as_of.isoformat()}; publish it "
+                "without as_of"
+            )
+        as_of = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     version = table.version
     state = store.state(table.name)
-    new = _read_latest(lake, table, version)
-    arrow = new.to_arrow()
     keys = list(table.primary_keys)
-    fingerprint = schema_fingerprint(arrow.schema, keys)
-    new_state = PublishState(
-        table=table.name,
-        version=version,
-        keys=tuple(keys),
-        timestamp_key=table.timestamp_key,
-        schema=arrow.schema,
-        rows=new.height,
-        published_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
     previous = state.version if state else None
 
-    def result(written: int, deleted: int, whole: bool) -> PublishResult:
+    def publishing(arrow_schema: pa.Schema, rows: int) -> PublishState:
+        return PublishState(
+            table=table.name,
+            version=version,
+            keys=tuple(keys),
+            timestamp_key=table.timestamp_key,
+            schema=arrow_schema,
+            rows=rows,
+            published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            as_of=as_of,
+        )
+
+    def result(written: int, deleted: int, total: int, whole: bool) -> PublishResult:
         return PublishResult(
             table=table.name,
             store=store.uri,
@@ -189,19 +225,45 @@ def publish_table(
             previous_version=previous,
             keys_written=written,
             keys_deleted=deleted,
-            keys_total=new.height,
+            keys_total=total,
             full=whole,
             seconds=time.perf_counter() - started,
+            as_of=as_of,
         )
 
+    if as_of is not None:
+        if (
+            not full
+            and state is not None
+            and state.as_of is not None
+            and state.version == version
+            and state.as_of <= as_of
+        ):
+            if state.as_of == as_of:
+                return result(0, 0, state.rows, False)
+            window = _read_latest(lake, table, version, after=state.as_of, until=as_of)
+            arrow = window.to_arrow()
+            if schema_fingerprint(arrow.schema, keys) == state.fingerprint:
+                added = _new_keys(store, table.name, arrow.select(keys)) if window.height else 0
+                store.write(publishing(arrow.schema, state.rows + added), arrow)
+                return result(window.height, 0, state.rows + added, False)
+        new = _read_latest(lake, table, version, until=as_of)
+        arrow = new.to_arrow()
+        store.replace(publishing(arrow.schema, new.height), arrow)
+        return result(new.height, 0, new.height, True)
+
+    new = _read_latest(lake, table, version)
+    arrow = new.to_arrow()
+    new_state = publishing(arrow.schema, new.height)
     incremental = (
         not full
         and state is not None
-        and state.fingerprint == fingerprint
+        and state.as_of is None  # an as-of publish holds other rows than the diff assumes
+        and state.fingerprint == new_state.fingerprint
         and state.version <= version
     )
     if incremental and state is not None and state.version == version:
-        return result(0, 0, False)
+        return result(0, 0, new.height, False)
     old = None
     if incremental and state is not None:
         try:
@@ -210,117 +272,20 @@ def publish_table(
             old = None  # that version is gone (vacuumed): publish everything
     if old is None or old.schema != new.schema:
         store.replace(new_state, arrow)
-        return result(new.height, 0, True)
+        return result(new.height, 0, new.height, True)
     changed = _changed(new, old, keys)
     deleted = old.select(keys).join(new.select(keys), on=keys, how="anti", nulls_equal=True)
     store.write(new_state, changed.to_arrow(), deleted.to_arrow() if deleted.height else None)
-    return result(changed.height, deleted.height, False)
+    return result(changed.height, deleted.height, new.height, False)
 
 
-def _key_table(keys: Any, columns: Sequence[str], what: str) -> pa.Table:
-    """The request keys as an Arrow table with (at least) `columns`."""
-    import pyarrow as pa
-
-    if isinstance(keys, list) and keys and not isinstance(keys[0], dict):
-        if len(columns) != 1:
-            raise FeatureError(
-                f"lookup of {what}: its keys are {list(columns)}; pass rows as dicts "
-                "(or a table) with those columns, not bare values"
-            )
-        return pa.table({columns[0]: keys})
-    table = to_arrow(keys, "keys")
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise FeatureError(
-            f"lookup of {what}: key column {missing[0]!r} is missing from the request (it has "
-            f"{', '.join(table.column_names) or 'no columns'}); send every key: {list(columns)}"
-        )
-    return table
-
-
-def _cast_keys(state: PublishState, keys: pa.Table, names: dict[str, str]) -> pa.Table:
-    """The request's key columns (named `names[key]` in the request) cast to the stored types."""
-    import pyarrow as pa
-
-    columns = []
-    for key in state.keys:
-        source = names.get(key, key)
-        column = keys.column(source)
-        target = state.schema.field(key).type
-        try:
-            columns.append(column.cast(target) if column.type != target else column)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            raise FeatureError(
-                f"lookup of {state.table}: key column {source!r} is {column.type} but the online "
-                f"key {key!r} is {target}; send values of that type ({exc})"
-            ) from None
-    return pa.table(columns, names=list(state.keys))
-
-
-def lookup_online(
-    store: OnlineStore,
-    target: FeatureSpec | str,
-    keys: Any,
-    *,
-    at: datetime | None = None,
-) -> pa.Table:
-    """Look keys up (see `FeatureStore.lookup`)."""
-    import pyarrow as pa
+def _new_keys(store: OnlineStore, table: str, keys: pa.Table) -> int:
+    """How many of `keys` (an Arrow table in the stored types) the online store lacks."""
     import pyarrow.compute as pc
 
-    if isinstance(target, str):
-        state = _state(store, target)
-        request = _key_table(keys, state.keys, target)
-        asked = _cast_keys(state, request, {})
-        row = store.read([(target, asked)])[0]
-        # the keys asked for (in the stored types), also where nothing was found
-        return pa.table(
-            [asked.column(k) if k in state.keys else row.column(k) for k in row.column_names],
-            schema=row.schema,
-        )
-    spec = target
-    request = _key_table(keys, spec.key_columns, "the feature spec")
-    states = [_state(store, lookup.table) for lookup in spec.lookups]
-    asks = []
-    for lookup, state in zip(spec.lookups, states, strict=True):
-        assert isinstance(lookup.lookup_key, dict)
-        names = {key: label for label, key in lookup.lookup_key.items()}
-        asks.append((lookup.table, _cast_keys(state, request, names)))
-    rows = store.read(asks)
-    out: dict[str, Any] = {c: request.column(c) for c in spec.key_columns}
-    now = at or datetime.now(UTC)
-    for lookup, state, row in zip(spec.lookups, states, rows, strict=True):
-        stale = None
-        if lookup.max_age is not None and state.timestamp_key:
-            event = row.column(state.timestamp_key)
-            oldest = _moment(now - lookup.max_age, event.type)
-            stale = pc.fill_null(pc.less(event, pa.scalar(oldest, event.type)), False)
-        for feature in lookup.feature_names or []:
-            column = row.column(feature)
-            if stale is not None:
-                column = pc.if_else(stale, pa.nulls(len(column), column.type), column)
-            out[lookup.output_name(feature)] = column
-    return pa.table(out)
-
-
-def _moment(moment: datetime, t: pa.DataType) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_date(t):
-        return moment.date()
-    if t.tz is None:
-        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _state(store: OnlineStore, table: str) -> PublishState:
-    state = store.state(table, cached=True)
-    if state is None:
-        raise FeatureError(
-            f"feature table {table} is not published to the online store {store.uri}; run "
-            f"`lakestack features publish {table}`"
-        )
-    return state
+    found = store.read([(table, keys)])[0]
+    absent = pc.is_null(found.column(keys.column_names[0]))
+    return int(pc.sum(absent).as_py() or 0)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -335,7 +300,8 @@ def check_online(
     """Compare a sample of online rows with the offline table (see `FeatureStore.check`)."""
     table = get_feature_table(lake, name)
     state = store.state(table.name)
-    latest = _read_latest(lake, table, table.version)
+    # an as-of publish holds the latest rows at that moment: compare with those
+    latest = _read_latest(lake, table, table.version, until=state.as_of if state else None)
     picked = latest.sample(min(sample, latest.height), seed=seed) if latest.height else latest
     keys = list(table.primary_keys)
     if state is None:
@@ -346,7 +312,7 @@ def check_online(
             sampled=picked.height,
             missing=picked.select(keys).to_dicts(),
         )
-    online = store.read([(table.name, _cast_keys(state, picked.select(keys).to_arrow(), {}))])[0]
+    online = store.read([(table.name, cast_keys(state, picked.select(keys).to_arrow(), {}))])[0]
     offline_rows = picked.to_dicts()
     online_columns = set(online.column_names)
     online_rows = online.to_pylist()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError
-from lakestack.features import _publish, _tables, _training_set
+from lakestack.features import _lookup, _publish, _tables, _training_set
 from lakestack.features._online import OnlineStore, PublishState, open_online_store
 from lakestack.features._spec import FeatureLookup, FeatureSpec
 from lakestack.features._tables import FeatureTable
@@ -201,16 +201,36 @@ class FeatureStore:
 
     # -- online store -----------------------------------------------------------------------
 
-    def publish(self, name: str, *, full: bool = False) -> _publish.PublishResult:
+    def publish(
+        self, name: str, *, full: bool = False, as_of: datetime | None = None
+    ) -> _publish.PublishResult:
         """Write the latest row of each key to the online store.
 
         Only keys whose latest row changed since the last publish are written (and keys that
         disappeared deleted); `full` rewrites everything.
+
+        Args:
+            name: the feature table.
+            full: rewrite every key.
+            as_of: publish each key's latest row with an event time at or before this moment
+                (naive: UTC), to replay history. The next publish at a later moment (same
+                table version) writes only the keys with rows in between; any other publish
+                after it (no `as_of`, an earlier moment, a new version) replaces the table.
+
+        Raises:
+            FeatureError: `as_of` for a table without an event time (`timestamp_key`).
+
+        Example:
+            >>> store.publish("features.weather", as_of=datetime(2013, 7, 1, 6))  # doctest: +SKIP
         """
-        return _publish.publish_table(self.lake, self.online, name, full=full)
+        return _publish.publish_table(self.lake, self.online, name, full=full, as_of=as_of)
 
     def lookup(
-        self, target: FeatureSpec | str, keys: Any, *, at: datetime | None = None
+        self,
+        target: FeatureSpec | str,
+        keys: Any,
+        *,
+        at: _lookup.RequestTimes | None = None,
     ) -> pa.Table:
         """Look features up in the online store, many keys in one round trip.
 
@@ -219,13 +239,19 @@ class FeatureStore:
                 (returns the spec's key columns and its features, renamed as in training).
             keys: the keys: a list of dicts, a column mapping, an Arrow/Polars table, or a list
                 of values for a single-key table.
-            at: for a spec's lookups with a `max_age`, the request's time (default: now);
-                values older than `at - max_age` come back null, as in training.
+            at: for a spec's lookups with a `max_age`, the request's time (default: now), or
+                one time per key (a list of datetimes, or an Arrow array, NumPy array or
+                Polars series of timestamps; a null is now). Values older than that row's
+                `at - max_age` come back null, as in training. Naive times are UTC.
 
         Returns:
             One row per requested key, in order; features of unknown keys are null.
+
+        Raises:
+            FeatureError: a key column is missing or of the wrong type, a table is not
+                published, or `at` is not one time (or one time per key).
         """
-        return _publish.lookup_online(self.online, target, keys, at=at)
+        return _lookup.lookup_online(self.online, target, keys, at=at)
 
     def check(self, name: str, *, sample: int = 1000, seed: int = 0) -> _publish.CheckResult:
         """Compare a sample of keys online with the offline table's latest rows."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from lakestack.monitoring._actions import SINKS, Alert, AlertSink, register_sink, send_webhook
 from lakestack.monitoring._alerts import evaluate_alerts, read_alerts
+from lakestack.monitoring._exporter import serve_metrics
 from lakestack.monitoring._monitor import MonitorResult, load_baseline, monitor_config, run_monitor
 from lakestack.monitoring._quality import quality_metrics
 from lakestack.monitoring._report import html_report, prometheus_metrics
@@ -46,4 +47,5 @@ __all__ = [
     "register_sink",
     "run_monitor",
     "send_webhook",
+    "serve_metrics",
 ]

@@ -12,10 +12,11 @@ from lakestack.monitoring._tables import metric_tables, read_or_none
 
 if TYPE_CHECKING:
     import polars as pl
+    from prometheus_client import CollectorRegistry
 
     from lakestack.lake import Lake
 
-__all__ = ["html_report", "prometheus_metrics"]
+__all__ = ["html_report", "monitor_registry", "prometheus_metrics"]
 
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
@@ -131,10 +132,18 @@ def prometheus_metrics(lake: Lake, monitors: list[str]) -> str:
 
     Gauges: `lakestack_monitor_drift_psi{monitor,column,reference}`,
     `lakestack_monitor_drift_jensen_shannon{...}`, `lakestack_monitor_quality{monitor,metric}`,
-    `lakestack_monitor_latest_window_timestamp_seconds{monitor}`.
+    `lakestack_monitor_latest_window_timestamp_seconds{monitor}`. `serve_metrics` serves the
+    same gauges over HTTP for Prometheus to scrape.
     """
+    from prometheus_client import generate_latest
+
+    return generate_latest(monitor_registry(lake, monitors)).decode()
+
+
+def monitor_registry(lake: Lake, monitors: list[str]) -> CollectorRegistry:
+    """A registry holding the gauges of `prometheus_metrics`, read from the lake now."""
     import polars as pl
-    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+    from prometheus_client import CollectorRegistry, Gauge
 
     registry = CollectorRegistry()
     labels = ["monitor", "column", "reference"]
@@ -177,4 +186,4 @@ def prometheus_metrics(lake: Lake, monitors: list[str]) -> str:
                 for metric in ("accuracy", "roc_auc", "log_loss", "rmse", "mae"):
                     if row.get(metric) is not None:
                         quality_gauge.labels(monitor, metric).set(row[metric])
-    return generate_latest(registry).decode()
+    return registry

@@ -1,9 +1,18 @@
 """Features by key: a request carrying entity keys gets the model's features from the online
-store, through the feature spec the model version was trained with."""
+store, through the feature spec the model version was trained with.
+
+A request that also carries the lookups' time column (their `timestamp_lookup_key`, e.g.
+`sched_dep_ts`) is judged at each row's time: features older than that time minus the lookup's
+`max_age` are missing, as in training (replayed history is judged at its own time, not now).
+Times are ISO 8601 strings (`2013-07-01T06:00:00`, `2013-07-01 06:00:00`, with or without an
+offset; naive times are UTC); numbers are refused, their unit (s, ms) being a guess.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lakestack.serving._payload import Rows
@@ -11,7 +20,7 @@ from lakestack.serving._schema import ServingInputError
 
 if TYPE_CHECKING:
     from lakestack.config import Project
-    from lakestack.features import FeatureSpec, FeatureStore
+    from lakestack.features import FeatureLookup, FeatureSpec, FeatureStore
     from lakestack.serving._model import ServedModel
 
 __all__ = ["FeatureFiller", "fill_features"]
@@ -20,8 +29,8 @@ __all__ = ["FeatureFiller", "fill_features"]
 class FeatureFiller:
     """Fills a request's missing feature columns from the environment's online store.
 
-    Values the request carries take precedence; the spec's key columns that are not model
-    inputs are dropped after the lookup.
+    Values the request carries take precedence; the spec's key and time columns that are not
+    model inputs are dropped after the lookup.
     """
 
     def __init__(self, project: Project, environment: str) -> None:
@@ -74,7 +83,8 @@ def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) 
     """Look the missing input columns of `rows` up by their keys (see `FeatureFiller`).
 
     Raises:
-        ServingInputError: a key column is missing (422), or a key is unknown (404).
+        ServingInputError: a key column is missing or a time is not ISO 8601 (422), or a key
+            is unknown or its features are older than the lookup's `max_age` (404).
     """
     assert rows.columns is not None
     given = rows.columns
@@ -97,8 +107,14 @@ def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) 
         )
     positions = {name: i for i, name in enumerate(given)}
     keys = [{k: row[positions[k]] for k in spec.key_columns} for row in rows.rows]
-    found = store.lookup(spec, keys)
-    looked = {name: found.column(name).to_pylist() for name in missing}
+    looked: dict[str, list[Any]] = {}
+    for column, lookups in _by_clock(spec, given).items():
+        at = None if column is None else _times(column, positions[column], rows)
+        part = spec if len(lookups) == len(spec.lookups) else _sub_spec(spec, lookups)
+        found = store.lookup(part, keys, at=at)
+        looked.update(
+            (name, found.column(name).to_pylist()) for name in missing if name in found.column_names
+        )
     for lookup in spec.lookups:
         outputs = [lookup.output_name(f) for f in (lookup.feature_names or [])]
         outputs = [o for o in outputs if o in looked]
@@ -109,15 +125,70 @@ def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) 
             if all(looked[o][i] is None for o in outputs):
                 key = {label: keys[i][label] for label in lookup.lookup_key}
                 shown = ", ".join(f"{k}={v!r}" for k, v in key.items())
+                fresh = (
+                    "" if lookup.max_age is None else f" (or only one older than {lookup.max_age})"
+                )
                 raise ServingInputError(
                     f"unknown key {shown} (row {i}): feature table {lookup.table} has no "
-                    "online row for it",
+                    f"online row for it{fresh}",
                     status=404,
                     kind="unknown_key",
                 )
-    keep = [n for n in given if n in inputs or n not in spec.key_columns]  # extras: 422 later
+    clocks = {lk.timestamp_lookup_key for lk in spec.lookups if lk.timestamp_lookup_key}
+    consumed = {*spec.key_columns, *clocks}
+    keep = [n for n in given if n in inputs or n not in consumed]  # extras: 422 later
     columns = keep + missing
     out = []
     for i, row in enumerate(rows.rows):
         out.append([row[positions[n]] for n in keep] + [looked[n][i] for n in missing])
     return Rows(columns, out, rows.params, rows.format)
+
+
+def _by_clock(spec: FeatureSpec, given: list[str]) -> dict[str | None, list[FeatureLookup]]:
+    """The spec's lookups by the request column holding their time (None: judged now); one
+    group, one round trip, unless lookups with a `max_age` read different time columns."""
+    groups: dict[str | None, list[FeatureLookup]] = {}
+    timeless = []
+    for lookup in spec.lookups:
+        if lookup.max_age is None:
+            timeless.append(lookup)  # its values are the same at any time
+            continue
+        column = lookup.timestamp_lookup_key if lookup.timestamp_lookup_key in given else None
+        groups.setdefault(column, []).append(lookup)
+    if timeless:
+        groups.setdefault(next(iter(groups), None), []).extend(timeless)
+    return groups
+
+
+def _sub_spec(spec: FeatureSpec, lookups: list[FeatureLookup]) -> FeatureSpec:
+    names = {lookup.output_name(f) for lookup in lookups for f in lookup.feature_names or []}
+    return dataclasses.replace(
+        spec,
+        lookups=tuple(lookups),
+        columns=tuple(c for c in spec.columns if c[0] in names),
+    )
+
+
+def _times(column: str, position: int, rows: Rows) -> list[datetime | None]:
+    """The request's times in `column`, parsed (None: no time, judged now).
+
+    Raises:
+        ServingInputError: a value is not an ISO 8601 time (422, naming the column and row).
+    """
+    times: list[datetime | None] = []
+    for i, row in enumerate(rows.rows):
+        value = row[position]
+        if value is None or isinstance(value, datetime):
+            times.append(value)
+            continue
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            times.append(datetime.fromisoformat(value.strip()))
+        except ValueError:
+            raise ServingInputError(
+                f"column {column!r} (row {i}): {value!r} is not a time; send ISO 8601, e.g. "
+                "2013-07-01T06:00:00 (UTC) or 2013-07-01T06:00:00-04:00",
+                kind="value",
+            ) from None
+    return times

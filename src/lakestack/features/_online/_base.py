@@ -9,6 +9,7 @@ import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakestack.errors import FeatureError
@@ -43,6 +44,8 @@ class PublishState:
         schema: the Arrow schema of the stored rows (keys first).
         rows: how many keys are stored.
         published_at: when (ISO 8601, UTC).
+        as_of: the moment the rows were published as of (UTC): each key's latest row with an
+            event time at or before it; None: the latest rows.
     """
 
     table: str
@@ -52,6 +55,7 @@ class PublishState:
     schema: pa.Schema
     rows: int
     published_at: str
+    as_of: datetime | None = None
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -68,6 +72,7 @@ class PublishState:
                 "schema": base64.b64encode(self.schema.serialize().to_pybytes()).decode(),
                 "rows": self.rows,
                 "published_at": self.published_at,
+                "as_of": None if self.as_of is None else self.as_of.isoformat(),
             }
         )
 
@@ -76,6 +81,7 @@ class PublishState:
         import pyarrow as pa
 
         doc = json.loads(text)
+        as_of = doc.get("as_of")  # absent from states written before as-of publishes
         return cls(
             table=doc["table"],
             version=int(doc["version"]),
@@ -84,6 +90,7 @@ class PublishState:
             schema=pa.ipc.read_schema(pa.py_buffer(base64.b64decode(doc["schema"]))),
             rows=int(doc["rows"]),
             published_at=doc["published_at"],
+            as_of=None if as_of is None else datetime.fromisoformat(as_of),
         )
 
 
