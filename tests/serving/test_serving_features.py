@@ -159,3 +159,9 @@ def test_lookups_with_different_time_columns_are_judged_each_at_its_own(project:
         with pytest.raises(ServingInputError, match="features.at_arr has no online row") as info:
             fill_features(store, spec, inputs, late_arrival)
         assert info.value.status == 404
+        # `unknown_keys: null`: the stale lookup's features come back missing, as in training
+        filled = fill_features(store, spec, inputs, late_arrival, unknown_keys="null")
+        assert (filled.columns, filled.rows) == (inputs, [[1.0, None, 3]])
+        unknown = Rows(["k", "dep_ts", "arr_ts"], [[7, "2013-07-01T01:00", "2013-07-01T01:00"]])
+        filled = fill_features(store, spec, inputs, unknown, unknown_keys="null")
+        assert filled.rows == [[None, None, None]]

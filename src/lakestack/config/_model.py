@@ -499,6 +499,12 @@ class EndpointConfig(_Strict):
     )
     max_body_bytes: int = Field(default=8 << 20, ge=1024, description="Larger bodies get 413.")
     max_rows: int = Field(default=100_000, ge=1, description="Rows per request; more get 413.")
+    unknown_keys: Literal["error", "null"] = Field(
+        default="error",
+        description="A key the online store has no (fresh enough) row for: `error` answers 404 "
+        "naming it; `null` scores with those features missing, as training sets have them "
+        "(with `allow_missing: true` for number inputs).",
+    )
     context_columns: dict[str, Literal["string", "int64", "float64", "bool", "timestamp"]] = (
         Field(
             default_factory=dict,

@@ -42,7 +42,12 @@ def spool_root(project: Project, environment: str, endpoint: str) -> Path:
 
 
 def endpoint_app(
-    project: Project, name: str, environment: str | None = None, *, workers: int = 1
+    project: Project,
+    name: str,
+    environment: str | None = None,
+    *,
+    workers: int = 1,
+    freeze_gc: bool = False,
 ) -> Starlette:
     """The ASGI app of `endpoints.<name>` in an environment.
 
@@ -95,8 +100,9 @@ def endpoint_app(
         ),
         alias_lookup=alias_lookup if config.poll_interval_s > 0 else None,
         poll_interval_s=config.poll_interval_s or 30.0,
-        feature_fill=FeatureFiller(project, env.name),
+        feature_fill=FeatureFiller(project, env.name, unknown_keys=config.unknown_keys),
         load_before_serving=workers > 1,
+        freeze_gc=freeze_gc,
         context=context,
     )
 
@@ -111,6 +117,7 @@ def app_from_env() -> Starlette:
         os.environ[_ENV_ENDPOINT],
         os.environ[_ENV_ENVIRONMENT],
         workers=int(os.environ.get(_ENV_WORKERS, "1")),
+        freeze_gc=True,  # a serving process: see `create_app`
     )
 
 

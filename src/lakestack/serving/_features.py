@@ -33,9 +33,10 @@ class FeatureFiller:
     model inputs are dropped after the lookup.
     """
 
-    def __init__(self, project: Project, environment: str) -> None:
+    def __init__(self, project: Project, environment: str, *, unknown_keys: str = "error") -> None:
         self.project = project
         self.environment = environment
+        self.unknown_keys = unknown_keys
         self._store: FeatureStore | None = None
         self._specs: dict[int, FeatureSpec | None] = {}
         self._lock = threading.Lock()
@@ -76,11 +77,18 @@ class FeatureFiller:
         missing = [n for n in served.schema.names if n not in rows.columns]
         if not missing:
             return rows
-        return fill_features(self.store(), spec, served.schema.names, rows)
+        return fill_features(
+            self.store(), spec, served.schema.names, rows, unknown_keys=self.unknown_keys
+        )
 
 
-def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) -> Rows:
+def fill_features(
+    store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows, *, unknown_keys: str = "error"
+) -> Rows:
     """Look the missing input columns of `rows` up by their keys (see `FeatureFiller`).
+
+    With `unknown_keys="null"`, the features of an unknown (or stale) key are null, as a
+    training set has them, instead of a 404.
 
     Raises:
         ServingInputError: a key column is missing or a time is not ISO 8601 (422), or a key
@@ -118,7 +126,7 @@ def fill_features(store: Any, spec: FeatureSpec, inputs: list[str], rows: Rows) 
     for lookup in spec.lookups:
         outputs = [lookup.output_name(f) for f in (lookup.feature_names or [])]
         outputs = [o for o in outputs if o in looked]
-        if not outputs:
+        if not outputs or unknown_keys == "null":
             continue
         assert isinstance(lookup.lookup_key, dict)
         for i in range(len(rows.rows)):
