@@ -20,6 +20,8 @@ from rich.table import Table
 from lakestack.cli._common import console
 from lakestack.cli._demo_features import stage_features
 from lakestack.cli._demo_models import stage_models
+from lakestack.cli._demo_monitoring import stage_monitoring
+from lakestack.cli._demo_serving import stage_serving
 from lakestack.cli._demo_validation import stage_validation
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class Demo:
     project: Project
     lake: Lake
     results: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def progress(self) -> Progress:
         return Progress(
@@ -117,6 +120,8 @@ STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("features", stage_features),
     ("validation", stage_validation),
     ("models", stage_models),
+    ("serving", stage_serving),
+    ("monitoring", stage_monitoring),
 ]
 
 
@@ -133,11 +138,15 @@ def run_demo(folder: Path) -> Demo:
     sys.path.insert(0, str(project.root))  # the project's code, as the runner imports it
     demo = Demo(project=project, lake=Lake.for_environment(project, "dev"))
     console.rule(f"[bold]lakestack demo[/] in {project.root}")
-    for name, stage in STAGES:
-        started = time.perf_counter()
-        console.rule(f"[bold cyan]{name}[/]: {(stage.__doc__ or '').strip().splitlines()[0]}")
-        stage(demo)
-        console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s[/]")
+    try:
+        for name, stage in STAGES:
+            started = time.perf_counter()
+            console.rule(f"[bold cyan]{name}[/]: {(stage.__doc__ or '').strip().splitlines()[0]}")
+            stage(demo)
+            console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s[/]")
+    finally:
+        for cleanup in reversed(demo.cleanups):  # e.g. stop the endpoint's server
+            cleanup()
     return demo
 
 
