@@ -269,6 +269,7 @@ def main() -> None:
     script = work / "post.lua"
     script.write_text(_WRK_LUA.replace("BODY", wrk_body()))
     results: dict[str, list[dict[str, Any]]] = {}
+    loads: dict[str, tuple[float, float]] = {}  # 1-minute load average before and after
     try:
         model_path, version = make_project(work / "proj", args.workers)
         servers = {
@@ -317,12 +318,15 @@ def main() -> None:
                     print((work / f"{name.split()[0]}.log").read_text()[-3000:], file=sys.stderr)
                     raise
                 url = f"http://127.0.0.1:{port}/invocations"
+                before = os.getloadavg()[0]
+                print(f"{name}: 1-minute load average {before:.2f} before the run", flush=True)
                 results[name] = [
                     measure_wrk(url, c, args.seconds, script)
                     if args.generator == "wrk"
                     else measure(url, c, args.requests, args.seconds)
                     for c in LEVELS
                 ]
+                loads[name] = (before, os.getloadavg()[0])
                 print(name, json.dumps(results[name], indent=1), flush=True)
             finally:
                 stop(proc)
@@ -330,7 +334,7 @@ def main() -> None:
         lake_rows = _inference_rows(work / "proj") if "lakestack" in results else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    body = _report(results, args, version, lake_rows)
+    body = _report(results, args, version, lake_rows, loads)
     print(body)
     if not args.no_write and not args.only:
         write_section("serving_bench", body)
@@ -345,7 +349,11 @@ def _inference_rows(root: Path) -> int:
 
 
 def _report(
-    results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, version: str, rows: int
+    results: dict[str, list[dict[str, Any]]],
+    args: argparse.Namespace,
+    version: str,
+    rows: int,
+    loads: dict[str, tuple[float, float]],
 ) -> str:
     if args.generator == "wrk":
         generator = (
@@ -366,6 +374,11 @@ def _report(
         f"{args.workers} worker(s), 127.0.0.1, load generator: {generator}. lakestack (uvicorn "
         f"with uvloop + httptools) logs every request to `inference.bench` ({rows} rows after "
         f"the run, including warm-up). MLflow: `mlflow models serve --env-manager local`.",
+        "",
+        "1-minute load average before / after each server's run (the machine's 2 cores are "
+        "shared with the load generator and any other work): "
+        + ", ".join(f"{name} {a:.2f} / {b:.2f}" for name, (a, b) in loads.items())
+        + ".",
         "",
         "| server | concurrency | requests | errors | requests/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|",

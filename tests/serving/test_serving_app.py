@@ -169,3 +169,33 @@ def test_every_request_is_in_the_inference_table(served: Served) -> None:
     errors = [r for r in table if r["status"] != 200]
     assert len(errors) == 1 and errors[0]["request_id"] == bad.headers["X-Request-ID"]
     assert "'x1'" in errors[0]["error"]
+
+
+def test_only_post_invocations_takes_the_short_way(client: TestClient) -> None:
+    """`POST /invocations` skips Starlette's router; other methods still get its 405."""
+    assert client.get("/invocations").status_code == 405
+    response = client.post("/invocations", json={"dataframe_split": {"data": []}})
+    assert response.status_code == 400 and response.json()["error_code"] == "BAD_REQUEST"
+    ids = {client.post("/invocations", content=b"{").headers["X-Request-ID"] for _ in range(3)}
+    assert len(ids) == 3 and all(len(i) == 32 for i in ids)
+
+
+def test_added_middleware_sees_scoring_requests(served: Served) -> None:
+    served.log_sklearn()
+    app = endpoint_app(served.configure(), "tiny", "prod")
+    seen: list[str] = []
+
+    class Spy:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope.get("path", ""))
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(Spy)
+    with TestClient(app) as c:
+        wait_ready(c)
+        x = frame(2, seed=5).to_numpy().tolist()
+        assert c.post("/invocations", json={"instances": x}).status_code == 200
+    assert "/invocations" in seen

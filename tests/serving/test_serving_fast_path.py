@@ -32,3 +32,25 @@ def test_lightgbm_and_sklearn_fast_paths_match_the_pyfunc(served: Served) -> Non
         slow = ServedModel.wrap(loaded, fast_path=False)
         assert slow.fast is None
         assert np.allclose(slow.predict(FEATURES, rows.to_numpy().tolist()), fast), name
+
+
+def test_the_single_row_path_gives_the_boosters_own_numbers(served: Served) -> None:
+    import lightgbm as lgb
+    from mlflow.models import infer_signature
+
+    x = frame(300, seed=3)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "seed": 0},
+        lgb.Dataset(x, labels(x, 1)),
+        num_boost_round=8,
+    )
+    info = served.registry.log_model(
+        booster, "rowwise", signature=infer_signature(x, booster.predict(x))
+    )
+    model = ServedModel.wrap(served.registry.load_model("rowwise", info.version))
+    assert model.row is not None
+    rows = frame(50, seed=4)[FEATURES].to_numpy().copy()
+    rows[0, 1] = np.nan  # an allowed missing value
+    one_by_one = [model.predict(FEATURES, [row])[0] for row in rows.tolist()]
+    assert np.array_equal(np.array(one_by_one), booster.predict(rows))
+    assert np.array_equal(model.predict(FEATURES, rows.tolist()), booster.predict(rows))

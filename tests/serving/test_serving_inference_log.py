@@ -85,3 +85,32 @@ def test_a_live_process_spool_is_not_replayed(lake: Lake, tmp_path: Path) -> Non
     other.close()
     alive.close()
     assert [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()] == ["r0001"]
+
+
+def test_mixed_records_keep_their_columns_row_by_row(lake: Lake, tmp_path: Path) -> None:
+    """Records with other columns, several rows, or none (errors) line up in the table."""
+    log = InferenceLog(lake, "mix", tmp_path / "spool", schema=SCHEMA, interval_s=3600)
+    log.start()
+    log.record(_record(0))
+    log.record({**_record(1), "columns": ["b", "z"], "rows": [[7, "x"], [8, "y"]]})
+    log.record({**_record(2), "status": 422, "error": "bad", "columns": None, "rows": None})
+    log.record({**_record(3), "rows": [[3.0, 3], [4.0, 4]], "outputs": [0.1]})
+    log.close()
+    rows = lake.read(inference_table("mix")).to_pylist()
+    got = [
+        (r["request_id"], r["row"], r["a"], r["b"], r["inputs_json"], r["status"], r["prediction"])
+        for r in rows
+    ]
+    assert got == [
+        ("r0000", 0, 0.0, 0, None, 200, 0.75),
+        ("r0001", 0, None, 7, '{"z":"x"}', 200, 0.75),
+        ("r0001", 1, None, 8, '{"z":"y"}', 200, None),
+        ("r0002", 0, None, None, None, 422, 0.75),
+        ("r0003", 0, 3.0, 3, None, 200, 0.1),
+        ("r0003", 1, 4.0, 4, None, 200, None),
+    ]
+    assert [r["record_id"] for r in rows][:3] == [
+        "r0000/production/0",
+        "r0001/production/0",
+        "r0001/production/1",
+    ]

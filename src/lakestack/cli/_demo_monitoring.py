@@ -32,6 +32,7 @@ __all__ = ["stage_monitoring"]
 
 MONITOR = "flights_delay"
 LABELS = "labels.flights_delay"
+INFERENCE = "inference.flights_delay"
 RETRAIN_JOB = "retraining"
 START, END = date(2013, 7, 1), date(2014, 1, 1)
 PASS_EVERY = 7  # days between monitor passes, in replayed time
@@ -96,6 +97,18 @@ def _send_day(
     return answered
 
 
+def _june_labels(demo: Demo) -> pl.DataFrame:
+    """The outcomes of June's flights."""
+    import polars as pl
+    from flights_ml import features  # the project's own code (see templates/flights)
+
+    june = features.labels(demo.lake).filter(
+        pl.col("sched_dep_ts") >= datetime(2013, 6, 1, tzinfo=UTC),
+        pl.col("sched_dep_ts") < datetime(2013, 7, 1, tzinfo=UTC),
+    )
+    return _labels_of(june)
+
+
 def _labels_of(day: pl.DataFrame) -> pl.DataFrame:
     import polars as pl
 
@@ -124,14 +137,15 @@ def _window_figures(demo: Demo, since: date) -> tuple[str, str]:
         )
         if quality.height:
             mean = float(quality.get_column("roc_auc").cast(pl.Float64).to_numpy().mean())
-            auc = f"{mean:.3f} ({quality.height} days)"
+            auc = f"{mean:.3f} ({quality.height} d)"
     return worst, auc
 
 
 def _retrain(demo: Demo, endpoint: DemoEndpoint, reason: str) -> dict[str, Any]:
     """The scheduler runs the queued `retraining` run; the endpoint follows the alias."""
+    from lakestack.cli._models import print_gates
     from lakestack.pipelines import Scheduler
-    from lakestack.registry import ModelRegistry
+    from lakestack.registry import GateReport, ModelRegistry
 
     started = time.perf_counter()
     scheduler = Scheduler(demo.project, demo.lake.environment, background=False)
@@ -148,9 +162,11 @@ def _retrain(demo: Demo, endpoint: DemoEndpoint, reason: str) -> dict[str, Any]:
         )
     promote = result.output("promote")
     window = result.output("prepare")
-    production = ModelRegistry(demo.project, demo.lake.environment).alias_holder(
-        "flights_delay", "production"
-    )
+    registry = ModelRegistry(demo.project, demo.lake.environment)
+    decided = [t for t in registry.history("flights_delay") if t.to_version == promote["version"]]
+    if decided and decided[-1].gate_results:
+        print_gates(GateReport.from_json(decided[-1].gate_results))
+    production = registry.alias_holder("flights_delay", "production")
     switched = None
     if promote["promoted"] and production is not None:
         switched = endpoint.wait_for_version(production.version)
@@ -177,11 +193,38 @@ def stage_monitoring(demo: Demo) -> None:
     days = sorted(traffic["day"].unique().to_list())
     by_day = {d: part for (d,), part in traffic.group_by("day")}
     timeline = _Timeline()
+    logged_before = demo.lake.info(INFERENCE).rows  # the serving stage's June traffic
     answered = 0
     since = START
     versions_seen: set[int] = set()
     retraining = _retraining_rules(demo)
+
+    def monitor_pass(client: httpx.Client, now: datetime, first: date, days: str) -> None:
+        """One monitor pass as of `now`, acted on and added to the timeline."""
+        endpoint.wait_logged(demo.lake, logged_before + answered)
+        result = run_monitor(demo.project, MONITOR, env, now=now, lake=demo.lake)
+        worst, auc = _window_figures(demo, first)
+        fired = [a for a in result.alerts if a.state == "firing"]
+        resolved = [a for a in result.alerts if a.state == "resolved"]
+        action = ""
+        if any(a.rule in retraining for a in fired):
+            bar.stop()
+            retrain = _retrain(demo, endpoint, ", ".join(a.rule for a in fired))
+            bar.start()
+            timeline.retrains.append({"day": now.date() - timedelta(days=1), **retrain})
+            action = f"retrained: v{retrain['version']} " + (
+                "[green]promoted[/]" if retrain["promoted"] else "[red]refused[/]"
+            )
+        alerts = [f"[red]+{a.rule}[/]" for a in fired]
+        alerts += [f"[green]-{a.rule}[/]" for a in resolved]
+        version = f"v{endpoint.ready(client)['version']}"
+        timeline.rows.append([days, worst, auc, " ".join(alerts), action, version])
+
     with httpx.Client(timeout=30.0) as client, demo.progress() as bar:
+        # June's flights (the serving stage's traffic) have all landed: their labels are in
+        demo.lake.append(LABELS, _june_labels(demo))
+        june_end = datetime.combine(START, datetime.min.time(), tzinfo=UTC)
+        monitor_pass(client, june_end, date(2013, 6, 1), "Jun 01-Jun 30")
         task = bar.add_task("replaying Jul-Dec 2013", total=len(days))
         for i, day in enumerate(days):
             answered += _send_day(client, endpoint, by_day[day], inputs)
@@ -189,46 +232,18 @@ def stage_monitoring(demo: Demo) -> None:
             if i > 0:  # yesterday's outcomes arrive today
                 demo.lake.append(LABELS, _labels_of(by_day[days[i - 1]]))
             bar.advance(task)
-            last = i == len(days) - 1
-            if (i + 1) % PASS_EVERY and not last:
+            if (i + 1) % PASS_EVERY and i != len(days) - 1:
                 continue
             now = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-            endpoint.wait_logged(demo.lake, answered)
-            result = run_monitor(demo.project, MONITOR, env, now=now, lake=demo.lake)
-            worst, auc = _window_figures(demo, since)
-            fired = [a for a in result.alerts if a.state == "firing"]
-            resolved = [a for a in result.alerts if a.state == "resolved"]
-            action = ""
-            if any(a.rule in retraining for a in fired):
-                bar.stop()
-                retrain = _retrain(demo, endpoint, ", ".join(a.rule for a in fired))
-                bar.start()
-                timeline.retrains.append({"day": day, **retrain})
-                action = f"retrained: v{retrain['version']} " + (
-                    "[green]promoted[/]" if retrain["promoted"] else "[red]refused[/]"
-                )
-            timeline.rows.append(
-                [
-                    f"{since:%b %d} - {day:%b %d}",
-                    str(len(result.windows)),
-                    worst,
-                    auc,
-                    ", ".join(a.rule for a in fired) or "",
-                    ", ".join(a.rule for a in resolved) or "",
-                    action,
-                    f"v{endpoint.ready(client)['version']}",
-                ]
-            )
+            monitor_pass(client, now, since, f"{since:%b %d}-{day:%b %d}")
             since = day + timedelta(days=1)
     _print_timeline(timeline)
     report = demo.project.root / "monitor_report.html"
     html_report(demo.lake, MONITOR, report)
-    alerts = read_alerts(demo.lake, MONITOR) if demo.lake.exists("monitoring.alerts") else None
-    fired_total = 0 if alerts is None else len(alerts)
+    recorded = read_alerts(demo.lake, MONITOR)
+    fired_total = 0 if recorded is None else recorded.height
     logged = (
-        demo.lake.read_polars("inference.flights_delay", columns=["model_version"])
-        .group_by("model_version")
-        .len()
+        demo.lake.read_polars(INFERENCE, columns=["model_version"]).group_by("model_version").len()
     )
     console.print(
         f"{answered:,} flights scored in {len(days)} replayed days; the inference table holds "
@@ -248,17 +263,12 @@ def _retraining_rules(demo: Demo) -> set[str]:
 
 
 def _print_timeline(timeline: _Timeline) -> None:
-    view = Table(title="the loop, week by week (replayed time)")
-    for column in (
-        "days",
-        "windows",
-        "max PSI vs baseline",
-        "ROC AUC (labeled)",
-        "fired",
-        "resolved",
-        "action",
-        "serving",
-    ):
+    view = Table(
+        title="the loop, week by week in replayed time (alerts: + fired, - resolved)",
+        caption="max PSI: the largest daily PSI of a feature against the production version's "
+        "training statistics; AUC: the mean daily ROC AUC of the days whose labels had arrived",
+    )
+    for column in ("days", "max PSI", "AUC", "alerts", "action", "serving"):
         view.add_column(column)
     for row in timeline.rows:
         view.add_row(*row)

@@ -1,6 +1,6 @@
 """The demo's serving stage: the production endpoint and a month of keys-only traffic.
 
-`lakestack serve flights_delay` starts in its own process on 127.0.0.1. July 2013 is replayed
+`lakestack serve flights_delay` starts in its own process on 127.0.0.1. June 2013 is replayed
 hour by hour: the online store is published as of the hour (weather) or of the day (delay
 aggregates), so that it holds what production's publishing jobs would have held then; then the
 hour's flights are sent as keys-only requests (origin, destination, carrier, tail number,
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["stage_serving"]
 
 ENDPOINT = "flights_delay"
-MONTH = (datetime(2013, 7, 1, tzinfo=UTC), datetime(2013, 8, 1, tzinfo=UTC))
+# June: the last month before the monitoring stage's replay of July to December.
+MONTH = (datetime(2013, 6, 1, tzinfo=UTC), datetime(2013, 7, 1, tzinfo=UTC))
 KEYS = ["flight_id", "sched_dep_ts", "origin", "dest", "carrier", "tailnum", "hour", "distance"]
 CONCURRENCY = 8
 SINGLE_ROW_DAYS = timedelta(days=7)  # then each hour's flights in one request
@@ -100,7 +101,7 @@ async def _replay(demo: Demo, endpoint: DemoEndpoint, flights: pl.DataFrame) -> 
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         with demo.progress() as bar:
-            task = bar.add_task("replaying July 2013", total=flights.height)
+            task = bar.add_task("replaying June 2013", total=flights.height)
             for (hour,), part in hours.items():
                 started = time.perf_counter()
                 midnight = hour.replace(hour=0)
@@ -123,7 +124,7 @@ async def _replay(demo: Demo, endpoint: DemoEndpoint, flights: pl.DataFrame) -> 
 
 
 def stage_serving(demo: Demo) -> None:
-    """Serving: the production endpoint answers July 2013 as keys-only requests."""
+    """Serving: the production endpoint answers June 2013 as keys-only requests."""
     from lakestack.features import FeatureStore
     from lakestack.serving import inference_table
 
@@ -148,7 +149,7 @@ def stage_serving(demo: Demo) -> None:
     sent = sum(len(r["statuses"]) for r in runs.values())
     waited = endpoint.wait_logged(demo.lake, sent)
     logged = demo.lake.info(inference_table(ENDPOINT)).rows
-    view = Table(title=f"July 2013: {sent:,} flights as keys-only requests")
+    view = Table(title=f"June 2013: {sent:,} flights as keys-only requests")
     for column in ("requests", "flights", "answered 200", "flights/s", "p50 ms", "p99 ms"):
         view.add_column(column, justify="right")
     for single, label in ((True, "one flight each"), (False, "one per hour")):

@@ -77,7 +77,9 @@ class InferenceLog:
         self.batch_rows = batch_rows
         self.interval_s = interval_s
         self.fsync = fsync
-        self._queue: deque[tuple[dict[str, Any], int, int]] = deque()
+        # (the spooled line, segment, offset): bytes, not the record's dicts and lists, so
+        # that a backlog does not make every garbage collection longer
+        self._queue: deque[tuple[bytes, int, int]] = deque()
         self._wake = threading.Condition()
         self._stop = False
         self._spool: Spool | None = None
@@ -104,6 +106,12 @@ class InferenceLog:
 
     def start(self) -> None:
         """Replay the spools of dead processes, open this process's spool, start the writer."""
+        # Imported here, before the endpoint is ready: a first import in the writer thread
+        # would hold the GIL for a second or two while requests are being answered.
+        import deltalake  # noqa: F401
+        import pyarrow  # noqa: F401
+
+        self._to_arrow([])
         self.replayed = self.replay_orphans()
         self._spool = Spool(self.spool_root, fsync=self.fsync)
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
@@ -129,9 +137,10 @@ class InferenceLog:
         """Make a record durable in the spool and queue it for Delta (call before responding)."""
         if self._spool is None:
             raise RuntimeError("InferenceLog.record before start()")
+        line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
         with self._wake:  # one lock: queue order is spool order, so a checkpoint never skips
-            segment, offset = self._spool.write(record)
-            self._queue.append((record, segment, offset))
+            segment, offset = self._spool.write_line(line)
+            self._queue.append((line, segment, offset))
             if len(self._queue) >= self.batch_rows:
                 self._wake.notify()
 
@@ -145,7 +154,8 @@ class InferenceLog:
                         return count
                     batch = [self._queue.popleft() for _ in range(min(len(self._queue), 50000))]
                 try:
-                    self.lake.append(self.table, self._to_arrow([r for r, _, _ in batch]))
+                    records = orjson.loads(b"[" + b",".join([r for r, _, _ in batch]) + b"]")
+                    self.lake.append(self.table, self._to_arrow(records))
                 except Exception:
                     with self._wake:  # keep them, in order, for the next attempt
                         self._queue.extendleft(reversed(batch))
@@ -192,43 +202,64 @@ class InferenceLog:
     def _to_arrow(self, records: list[dict[str, Any]]) -> pa.Table:
         import pyarrow as pa
 
-        base: dict[str, list[Any]] = {name: [] for name in BASE_COLUMNS}
-        inputs: dict[str, list[Any]] = {}  # typed input columns, by name
+        # This runs in the writer thread and holds the GIL the serving loop needs: a record
+        # costs one tuple, and columns are built by transposing (zip) and slicing, not by a
+        # Python loop over rows and columns.
+        meta: list[tuple[Any, ...]] = []  # one per row: the _ROW_FIELDS values
+        segments: list[tuple[tuple[str, ...], int, list[Any]]] = []  # (columns, first row, rows)
         inputs_json: list[str | None] = []
+        size = 0
         for rec in records:
             rows = rec.get("rows") or [None]
-            names = rec.get("columns") or []
+            names = tuple(rec.get("columns") or ())
             outputs = rec.get("outputs") or []
             variant = rec.get("variant") or "production"
-            typed = [n for n in names if n in self._types]
-            untyped = [n for n in names if n not in self._types]
-            for i, row in enumerate(rows):
+            request_id = rec["id"]
+            for i in range(len(rows)):
                 output = outputs[i] if i < len(outputs) else None
-                n = len(base["record_id"])
-                base["record_id"].append(f"{rec['id']}/{variant}/{i}")
-                base["request_id"].append(rec["id"])
-                base["row"].append(i)
-                base["ts"].append(rec["ts"])
-                base["endpoint"].append(self.endpoint)
-                base["model"].append(rec.get("model"))
-                base["model_version"].append(rec.get("version"))
-                base["variant"].append(variant)
-                base["status"].append(rec["status"])
-                base["latency_ms"].append(rec.get("latency_ms"))
-                base["error"].append(rec.get("error"))
-                base["prediction"].append(_scalar(output))
-                base["output"].append(None if output is None else orjson.dumps(output).decode())
-                values = dict(zip(names, row, strict=False)) if row is not None else {}
-                for name in typed:
-                    inputs.setdefault(name, [None] * n).append(values.get(name))
-                for column in inputs.values():
-                    if len(column) < n + 1:
-                        column.append(None)
+                meta.append(
+                    (
+                        f"{request_id}/{variant}/{i}",
+                        request_id,
+                        i,
+                        rec["ts"],
+                        self.endpoint,
+                        rec.get("model"),
+                        rec.get("version"),
+                        variant,
+                        rec["status"],
+                        rec.get("latency_ms"),
+                        rec.get("error"),
+                        _scalar(output),
+                        None if output is None else orjson.dumps(output).decode(),
+                    )
+                )
+            if segments and segments[-1][0] == names:
+                segments[-1][2].extend(rows)
+            else:
+                segments.append((names, size, list(rows)))
+            untyped = [n for n in names if n not in self._types]
+            for row in rows:
                 if row is not None and (untyped or not names):
+                    values = dict(zip(names, row, strict=False))
                     extra = {k: values[k] for k in untyped} if names else row
                     inputs_json.append(orjson.dumps(extra).decode())
                 else:
                     inputs_json.append(None)
+            size += len(rows)
+        columns = list(zip(*meta, strict=True)) if meta else [() for _ in _ROW_FIELDS]
+        base = {name: list(v) for name, v in zip(_ROW_FIELDS, columns, strict=True)}
+        inputs: dict[str, list[Any]] = {}  # typed input columns, by name
+        for names, first, rows in segments:
+            for j, name in enumerate(names):
+                if name not in self._types:
+                    continue
+                column = inputs.get(name)
+                if column is None:
+                    column = inputs[name] = [None] * size
+                column[first : first + len(rows)] = [
+                    row[j] if row is not None and j < len(row) else None for row in rows
+                ]
         arrays = {name: pa.array(base[name], type=_BASE_TYPES[name]()) for name in BASE_COLUMNS}
         reserved = INFERENCE_RESERVED
         for name, column in inputs.items():
@@ -238,6 +269,24 @@ class InferenceLog:
         if any(v is not None for v in inputs_json):
             arrays["inputs_json"] = pa.array(inputs_json, type=pa.string())
         return pa.table(arrays)
+
+
+# the order of a record's tuple in `_to_arrow` (every one of BASE_COLUMNS)
+_ROW_FIELDS = (
+    "record_id",
+    "request_id",
+    "row",
+    "ts",
+    "endpoint",
+    "model",
+    "model_version",
+    "variant",
+    "status",
+    "latency_ms",
+    "error",
+    "prediction",
+    "output",
+)
 
 
 def _base_types() -> dict[str, Callable[[], Any]]:

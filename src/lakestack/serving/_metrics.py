@@ -19,6 +19,7 @@ class EndpointMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = {"endpoint": endpoint}
         self._labels = labels
+        self._children: dict[tuple[str, Any], Any] = {}  # labelled metrics, by labels
         self.requests = Counter(
             "lakestack_requests",
             "Scoring requests answered, by HTTP status.",
@@ -65,13 +66,23 @@ class EndpointMetrics:
         ).labels(**labels)
 
     def observe(self, status: int, seconds: float, kind: str | None = None) -> None:
-        self.requests.labels(self._labels["endpoint"], str(status)).inc()
+        child = self._children.get(("requests", status))
+        if child is None:  # `labels` takes a lock and builds a key: once per status
+            child = self._children[("requests", status)] = self.requests.labels(
+                self._labels["endpoint"], str(status)
+            )
+        child.inc()
         self.latency.observe(seconds)
         if kind is not None:
             self.errors.labels(self._labels["endpoint"], kind).inc()
 
     def predictions(self, values: list[Any], variant: str = "production") -> None:
-        self.rows.labels(self._labels["endpoint"], variant).inc(len(values))
+        child = self._children.get(("rows", variant))
+        if child is None:
+            child = self._children[("rows", variant)] = self.rows.labels(
+                self._labels["endpoint"], variant
+            )
+        child.inc(len(values))
         for value in values[:100]:  # a sample is enough for a distribution
             if isinstance(value, list) and value:
                 value = value[-1]

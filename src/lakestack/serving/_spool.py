@@ -59,7 +59,10 @@ class Spool:
 
     def write(self, record: dict[str, Any]) -> tuple[int, int]:
         """Append one record (one `write` system call); its (segment, end offset)."""
-        line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+        return self.write_line(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+
+    def write_line(self, line: bytes) -> tuple[int, int]:
+        """Append one serialized record ending in a newline; its (segment, end offset)."""
         with self._lock:
             if self._size and self._size + len(line) > self.segment_bytes:
                 os.close(self._fd)
