@@ -57,6 +57,18 @@ def score(
     project: ProjectOption = None,
     env: EnvOption = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per Arrow batch.")] = 65_536,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="local, ray or ray://host:port (default: the environment's engine)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Predictor threads or Ray actors (default: one per CPU)."),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Source columns to copy to the output, comma-separated (default: all)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Score a Delta table with a model version; append predictions to another table."""
@@ -85,6 +97,9 @@ def score(
             output,
             env,
             batch_rows=batch_rows,
+            columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+            engine=engine,
+            workers=workers,
             progress=advance,
         )
     if json:
@@ -94,7 +109,8 @@ def score(
     console.print(
         f"scored {result.rows} rows of {result.source}@{result.source_version} with "
         f"{result.model} v{result.model_version} -> {result.output}@{result.output_version} "
-        f"in {result.seconds:.1f} s ({rate:,.0f} rows/s)",
+        f"in {result.seconds:.1f} s ({rate:,.0f} rows/s; {result.workers} worker(s) on "
+        f"engine {result.engine})",
         highlight=False,
     )
 

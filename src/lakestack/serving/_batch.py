@@ -1,13 +1,31 @@
-"""Batch scoring: a Delta table (or a version of it) through a model, in Arrow batches."""
+"""Batch scoring: a Delta table (or a version of it) through a model, in Arrow batches.
+
+The work is a small pipeline, so that every core is busy: the calling thread reads Arrow
+batches and hands them to the predictors, collects the predictions in batch order, builds the
+output rows, and passes them to one writer thread that appends them to Delta while the next
+batches are scored.
+
+- `local`: the predictors are threads (one per core). LightGBM and scikit-learn score NumPy
+  arrays with the GIL released; LightGBM runs one OpenMP thread per call, so N threads use N
+  cores without oversubscribing them. Other pyfunc flavors get one predictor thread: MLflow
+  does not promise that their `predict` is thread-safe (and LightGBM's own pyfunc path is
+  multi-threaded already).
+- `ray`: the predictors are Ray actors (`_batch_ray.py`), each holding the model once.
+
+The output is the same whatever the engine: the writer appends in batch order.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -18,8 +36,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakestack.config import Project
+    from lakestack.lake import Lake
 
-__all__ = ["ScoreResult", "parse_model_ref", "score_table"]
+__all__ = ["BatchPredictor", "ScoreResult", "parse_model_ref", "score_table"]
 
 Progress = Callable[[int, int], None]
 
@@ -38,6 +57,8 @@ class ScoreResult:
         output_version: the output table's version after the last write.
         rows: rows scored.
         seconds: wall time.
+        engine: where the predictions ran (`local`, `ray`, `ray://host:port`).
+        workers: predictor threads (local) or Ray actors.
     """
 
     score_id: str
@@ -49,9 +70,104 @@ class ScoreResult:
     output_version: int
     rows: int
     seconds: float
+    engine: str = "local"
+    workers: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass
+class BatchPredictor:
+    """Predictions for an Arrow batch, as a float64 vector; picklable, to ship to Ray workers.
+
+    Attributes:
+        names: the model's input columns, in signature order (None: the signature names none).
+        fast: the NumPy predict function of a LightGBM or scikit-learn model, else None.
+        model_path: the MLflow model folder, loaded through the pyfunc when `fast` is None.
+        pyfunc: the loaded pyfunc (not pickled; loaded again from `model_path` when needed).
+    """
+
+    names: list[str] | None
+    fast: Callable[[Any], Any] | None
+    model_path: str
+    pyfunc: Any = None
+
+    @classmethod
+    def of(cls, served: ServedModel) -> BatchPredictor:
+        names = served.schema.names if served.schema is not None else None
+        fast = served.fast if names is not None else None
+        return cls(names, fast, str(served.loaded.path), served.loaded.pyfunc)
+
+    @property
+    def thread_safe(self) -> bool:
+        """Whether several threads may call it at once (the NumPy fast path)."""
+        return self.fast is not None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "pyfunc": None}
+
+    def __call__(self, batch: pa.RecordBatch) -> np.ndarray:
+        if self.fast is not None and self.names is not None:
+            matrix = np.column_stack(
+                [
+                    batch.column(n).to_numpy(zero_copy_only=False).astype(np.float64)
+                    for n in self.names
+                ]
+            )
+            output = self.fast(matrix)
+        else:
+            if self.pyfunc is None:
+                import mlflow.pyfunc
+
+                self.pyfunc = mlflow.pyfunc.load_model(self.model_path)
+            frame = batch.to_pandas()
+            output = self.pyfunc.predict(frame[self.names] if self.names is not None else frame)
+        if hasattr(output, "to_numpy"):
+            output = output.to_numpy()
+        array = np.asarray(output)
+        if array.ndim == 2:
+            array = array[:, -1]  # the positive class of a probability output
+        return array.astype(np.float64).reshape(-1)
+
+
+class Predictors(Protocol):
+    """Scores batches on some workers; results come back in submission order."""
+
+    workers: int
+
+    def submit(self, batch: pa.RecordBatch) -> None:
+        """Start scoring a batch; returns at once."""
+        ...
+
+    def next(self) -> np.ndarray:
+        """The predictions of the oldest batch not yet returned (waits for them)."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers (batches not yet returned are dropped)."""
+        ...
+
+
+class _ThreadPredictors:
+    """Predictor threads in this process."""
+
+    def __init__(self, predictor: BatchPredictor, workers: int) -> None:
+        self.workers = workers
+        self._predictor = predictor
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lakestack-score")
+        self._futures: deque[Future[np.ndarray]] = deque()
+
+    def submit(self, batch: pa.RecordBatch) -> None:
+        self._futures.append(self._pool.submit(self._predictor, batch))
+
+    def next(self) -> np.ndarray:
+        return self._futures.popleft().result()
+
+    def close(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._pool.shutdown(wait=True)
 
 
 def parse_model_ref(text: str) -> tuple[str, str]:
@@ -75,6 +191,8 @@ def score_table(
     batch_rows: int = 65_536,
     write_rows: int = 1_000_000,
     columns: list[str] | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
     """Score a table with a model version and append the predictions to `output`.
@@ -83,27 +201,43 @@ def score_table(
     `silver.flights@7`) and streamed in Arrow batches; LightGBM and scikit-learn models score
     NumPy arrays, others get pandas frames through the pyfunc. Every output row carries
     `prediction`, `model`, `model_version`, `source_table`, `source_version`, `score_id` and
-    `scored_at`, with the source's columns (or only `columns`).
+    `scored_at`, with the source's columns (or only `columns`). Reading, predicting and
+    writing overlap; the rows are appended in source order, every `write_rows` rows (a run
+    that fails part-way leaves the appends made so far, marked by their `score_id`).
 
     Args:
         model: `name@alias` or `name@version`.
         table: the source table, optionally pinned (`silver.flights@7`).
         output: the table the predictions are appended to.
         batch_rows: rows per Arrow batch.
-        write_rows: rows per Delta append.
+        write_rows: rows per Delta append. Each append is a commit and costs about 0.1 s of
+            CPU besides its rows, so large appends are cheaper; the writer thread overlaps
+            each with the scoring of the next rows.
         columns: source columns to copy to the output (default: all).
+        engine: `local`, `ray` or `ray://host:port` (default: the environment's engine).
+        workers: predictor threads or Ray actors (default: the CPUs of this machine or of
+            the Ray cluster).
         progress: called with (rows done, total rows) after each batch.
 
     Raises:
-        ServingError: a bad model reference, or the table lacks the model's input columns.
-    """
-    import pyarrow as pa
+        ServingError: a bad model reference or engine, or the table lacks the model's input
+            columns or one of `columns`.
 
-    from lakestack.lake import Lake, TableRef
+    Example:
+        >>> score_table(project, "flights_delay@production", "silver.flights@7",
+        ...             "gold.delay_predictions", "prod").rows  # doctest: +SKIP
+        336776
+    """
+    from lakestack.lake import TableRef
     from lakestack.registry import ModelRegistry
 
     started = time.perf_counter()
     name, ref = parse_model_ref(model)
+    spec = engine or project.environment(environment).engine
+    if spec != "local" and spec.split("://", 1)[0] != "ray":
+        raise ServingError(
+            f"batch scoring runs on engine local, ray or ray://host:port, not {spec!r}"
+        )
     registry = ModelRegistry(project, environment)
     lake: Lake = registry.lake
     served = ServedModel.wrap(registry.load_model(name, ref))
@@ -111,7 +245,8 @@ def score_table(
     delta = lake.open(source_ref)
     source_version = delta.version()
     dataset = delta.to_pyarrow_dataset()
-    names = served.schema.names if served.schema is not None else None
+    predictor = BatchPredictor.of(served)
+    names = predictor.names
     available = dataset.schema.names
     if names is not None:
         missing = [n for n in names if n not in available]
@@ -120,64 +255,158 @@ def score_table(
                 f"table {source_ref.name} lacks the input column(s) {', '.join(missing)} of "
                 f"model {name!r} version {served.version}; it has {', '.join(available)}"
             )
+    unknown = [c for c in columns or [] if c not in available]
+    if unknown:
+        raise ServingError(
+            f"table {source_ref.name} has no column(s) {', '.join(unknown)} to copy to "
+            f"{output}; it has {', '.join(available)}"
+        )
     keep = columns if columns is not None else available
+    read = list(dict.fromkeys([*keep, *(names or available)]))
     total = dataset.count_rows()
-    score_id = uuid.uuid4().hex
-    scored_at = datetime.now(UTC)
-    pending: list[pa.Table] = []
-    pending_rows = done = 0
-    output_version = -1
-    for batch in dataset.to_batches(batch_size=batch_rows):
-        if batch.num_rows == 0:
-            continue
-        predictions = _predict(served, batch, names)
-        out = pa.Table.from_batches([batch]).select(keep)
-        extra = {
-            "prediction": pa.array(predictions, pa.float64()),
-            "model": pa.array([name] * batch.num_rows, pa.string()),
-            "model_version": pa.array([served.version] * batch.num_rows, pa.int64()),
-            "source_table": pa.array([str(source_ref.name)] * batch.num_rows, pa.string()),
-            "source_version": pa.array([source_version] * batch.num_rows, pa.int64()),
-            "score_id": pa.array([score_id] * batch.num_rows, pa.string()),
-            "scored_at": pa.array([scored_at] * batch.num_rows, pa.timestamp("us", tz="UTC")),
-        }
-        for column, values in extra.items():
-            out = out.append_column(column, values)
-        pending.append(out)
-        pending_rows += batch.num_rows
-        done += batch.num_rows
-        if pending_rows >= write_rows:
-            output_version = lake.append(output, pa.concat_tables(pending))
-            pending, pending_rows = [], 0
-        if progress is not None:
-            progress(done, total)
-    if pending:
-        output_version = lake.append(output, pa.concat_tables(pending))
+    run = _Run(
+        name=name,
+        version=served.version,
+        source=str(source_ref.name),
+        source_version=source_version,
+        score_id=uuid.uuid4().hex,
+        scored_at=datetime.now(UTC),
+        keep=keep,
+    )
+    predictors = _predictors(spec, predictor, workers)
+    writer = _Writer(lake, output, write_rows)
+    done = 0
+    try:
+        batches = (b for b in dataset.to_batches(columns=read, batch_size=batch_rows) if b.num_rows)
+        for batch, predictions in _in_order(predictors, batches):
+            done += batch.num_rows
+            writer.add(run.rows(batch, predictions), to_come=total - done)
+            if progress is not None:
+                progress(done, total)
+        output_version = writer.close()
+    finally:
+        writer.abandon()
+        predictors.close()
     return ScoreResult(
-        score_id=score_id,
+        score_id=run.score_id,
         model=name,
         model_version=served.version,
-        source=str(source_ref.name),
+        source=run.source,
         source_version=source_version,
         output=output,
         output_version=output_version,
         rows=done,
         seconds=time.perf_counter() - started,
+        engine=spec,
+        workers=predictors.workers,
     )
 
 
-def _predict(served: ServedModel, batch: pa.RecordBatch, names: list[str] | None) -> Any:
-    if served.fast is not None and names is not None:
-        matrix = np.column_stack(
-            [batch.column(n).to_numpy(zero_copy_only=False).astype(np.float64) for n in names]
-        )
-        output = served.fast(matrix)
-    else:
-        frame = batch.to_pandas()
-        output = served.loaded.predict(frame[names] if names is not None else frame)
-    if hasattr(output, "to_numpy"):
-        output = output.to_numpy()
-    array = np.asarray(output)
-    if array.ndim == 2:
-        array = array[:, -1]  # the positive class of a probability output
-    return array.astype(np.float64).reshape(-1)
+def _predictors(spec: str, predictor: BatchPredictor, workers: int | None) -> Predictors:
+    if spec == "local":
+        count = max(1, workers or os.cpu_count() or 1) if predictor.thread_safe else 1
+        return _ThreadPredictors(predictor, count)
+    from lakestack.serving._batch_ray import RayPredictors
+
+    return RayPredictors(spec, predictor, workers)
+
+
+def _in_order(
+    predictors: Predictors, batches: Iterator[pa.RecordBatch]
+) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """(batch, predictions) in source order, with up to two batches per worker in flight."""
+    waiting: deque[pa.RecordBatch] = deque()
+    for batch in batches:
+        predictors.submit(batch)
+        waiting.append(batch)
+        if len(waiting) >= 2 * predictors.workers:
+            yield waiting.popleft(), predictors.next()
+    while waiting:
+        yield waiting.popleft(), predictors.next()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The columns a run adds to every row."""
+
+    name: str
+    version: int | None
+    source: str
+    source_version: int
+    score_id: str
+    scored_at: datetime
+    keep: list[str]
+
+    def rows(self, batch: pa.RecordBatch, predictions: np.ndarray) -> pa.Table:
+        import pyarrow as pa
+
+        if len(predictions) != batch.num_rows:
+            raise ServingError(
+                f"model {self.name!r} version {self.version} returned {len(predictions)} "
+                f"predictions for {batch.num_rows} rows"
+            )
+        n = batch.num_rows
+        out = pa.Table.from_batches([batch]).select(self.keep)
+        extra = {
+            "prediction": pa.array(predictions, pa.float64()),
+            "model": pa.repeat(pa.scalar(self.name, pa.string()), n),
+            "model_version": pa.repeat(pa.scalar(self.version, pa.int64()), n),
+            "source_table": pa.repeat(pa.scalar(self.source, pa.string()), n),
+            "source_version": pa.repeat(pa.scalar(self.source_version, pa.int64()), n),
+            "score_id": pa.repeat(pa.scalar(self.score_id, pa.string()), n),
+            "scored_at": pa.repeat(pa.scalar(self.scored_at, pa.timestamp("us", tz="UTC")), n),
+        }
+        for column, values in extra.items():
+            out = out.append_column(column, values)
+        return out
+
+
+class _Writer:
+    """Appends in order on one thread, one append at a time, while the next rows are scored.
+
+    Only the last append runs after the scoring, with nothing to overlap it, so it is kept
+    small: an append of at least half `write_rows` goes early when the rows still to come
+    are at most a quarter of it (at most one more commit per run).
+    """
+
+    def __init__(self, lake: Lake, output: str, write_rows: int) -> None:
+        self._lake = lake
+        self._output = output
+        self._write_rows = max(1, write_rows)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="lakestack-score-writer")
+        self._pending: list[pa.Table] = []
+        self._rows = 0
+        self._write: Future[int] | None = None
+        self._version = -1
+
+    def add(self, rows: pa.Table, to_come: int) -> None:
+        self._pending.append(rows)
+        self._rows += rows.num_rows
+        early = 2 * self._rows >= self._write_rows and 0 < 4 * to_come <= self._rows
+        if self._rows >= self._write_rows or early:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        self._wait()  # the previous append first: commits stay in order, memory bounded
+        data = pa.concat_tables(self._pending)
+        self._pending, self._rows = [], 0
+        self._write = self._pool.submit(self._lake.append, self._output, data)
+
+    def _wait(self) -> None:
+        if self._write is not None:
+            self._version = self._write.result()
+            self._write = None
+
+    def close(self) -> int:
+        """Append what is left, wait for the last append; the output's version."""
+        if self._pending:
+            self._flush()
+        self._wait()
+        return self._version
+
+    def abandon(self) -> None:
+        """Stop the thread (after an append in progress, whose error is not raised again)."""
+        self._pending = []
+        self._pool.shutdown(wait=True)
