@@ -505,14 +505,12 @@ class EndpointConfig(_Strict):
         "naming it; `null` scores with those features missing, as training sets have them "
         "(with `allow_missing: true` for number inputs).",
     )
-    context_columns: dict[str, Literal["string", "int64", "float64", "bool", "timestamp"]] = (
-        Field(
-            default_factory=dict,
-            description="Request columns logged to the inference table with each row, typed, "
-            "but not given to the model (unless it takes them): ids that late labels join on, "
-            "the event time a monitor windows on, slice columns. `{flight_id: string, "
-            "sched_dep_ts: timestamp}`; timestamps are ISO 8601 (naive = UTC).",
-        )
+    context_columns: dict[str, Literal["string", "int64", "float64", "bool", "timestamp"]] = Field(
+        default_factory=dict,
+        description="Request columns logged to the inference table with each row, typed, "
+        "but not given to the model (unless it takes them): ids that late labels join on, "
+        "the event time a monitor windows on, slice columns. `{flight_id: string, "
+        "sched_dep_ts: timestamp}`; timestamps are ISO 8601 (naive = UTC).",
     )
 
 
