@@ -205,7 +205,7 @@ class InferenceLog:
         # This runs in the writer thread and holds the GIL the serving loop needs: a record
         # costs one tuple, and columns are built by transposing (zip) and slicing, not by a
         # Python loop over rows and columns.
-        meta: list[tuple[Any, ...]] = []  # one per row: the _ROW_FIELDS values
+        meta: list[tuple[Any, ...]] = []  # one per row: the BASE_COLUMNS values
         segments: list[tuple[tuple[str, ...], int, list[Any]]] = []  # (columns, first row, rows)
         inputs_json: list[str | None] = []
         size = 0
@@ -247,8 +247,8 @@ class InferenceLog:
                 else:
                     inputs_json.append(None)
             size += len(rows)
-        columns = list(zip(*meta, strict=True)) if meta else [() for _ in _ROW_FIELDS]
-        base = {name: list(v) for name, v in zip(_ROW_FIELDS, columns, strict=True)}
+        columns = list(zip(*meta, strict=True)) if meta else [() for _ in BASE_COLUMNS]
+        base = {name: list(v) for name, v in zip(BASE_COLUMNS, columns, strict=True)}
         inputs: dict[str, list[Any]] = {}  # typed input columns, by name
         for names, first, rows in segments:
             for j, name in enumerate(names):
@@ -271,8 +271,7 @@ class InferenceLog:
         return pa.table(arrays)
 
 
-# the order of a record's tuple in `_to_arrow` (every one of BASE_COLUMNS)
-_ROW_FIELDS = (
+BASE_COLUMNS = (
     "record_id",
     "request_id",
     "row",
