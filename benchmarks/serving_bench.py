@@ -17,6 +17,12 @@ an async httpx generator in its own process is used instead; it is itself the li
 generator share the machine's cores, as they would on one host.
 
 Run: `.venv/bin/python benchmarks/serving_bench.py` (`--seconds`, `--workers`, `--generator`).
+
+Micro-batching: `--pyfunc` logs the booster inside an MLflow `PythonModel`, so both servers
+score through the pyfunc (a pandas DataFrame and signature enforcement per call: lakestack's
+threaded path, not its NumPy fast path), and `--batch-wait-ms 0 2 5` runs lakestack once per
+`batch_wait_ms`. Such a run writes the `serving_microbatch` section of RESULTS.md, e.g.
+`--pyfunc --only lakestack --levels 8 32 --batch-wait-ms 0 2 5`.
 """
 
 from __future__ import annotations
@@ -49,16 +55,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def make_project(root: Path, workers: int) -> tuple[Path, str]:
-    """A project with the booster as `bench@production` in prod; (model folder, version)."""
-    import lightgbm as lgb
-    import pandas as pd
+def write_config(root: Path, workers: int, batch_wait_ms: float = 0.0) -> None:
+    """The project's lakestack.yaml, with the endpoint `bench`."""
     import yaml
-    from mlflow.models import infer_signature
 
-    from lakestack.config import load_project
-    from lakestack.registry import ModelRegistry
-
+    endpoint: dict[str, Any] = {"model": "bench", "workers": workers, "poll_interval_s": 0}
+    if batch_wait_ms:
+        endpoint["batch_wait_ms"] = batch_wait_ms
     doc = {
         "project": {"name": "servebench"},
         "environments": {
@@ -68,10 +71,37 @@ def make_project(root: Path, workers: int) -> tuple[Path, str]:
                 "online_store": "sqlite:///.lakestack/prod/online.db",
             }
         },
-        "endpoints": {"bench": {"model": "bench", "workers": workers, "poll_interval_s": 0}},
+        "endpoints": {"bench": endpoint},
     }
-    root.mkdir(parents=True)
     (root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _pyfunc_model(booster: Any) -> Any:
+    """The booster inside an MLflow `PythonModel`: a flavor with no NumPy fast path."""
+    import mlflow.pyfunc
+
+    class BoosterModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def __init__(self, booster: Any) -> None:
+            self.booster = booster
+
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            # no type hints: MLflow would read them as an input schema
+            return self.booster.predict(model_input.to_numpy(), num_threads=1)
+
+    return BoosterModel(booster)
+
+
+def make_project(root: Path, workers: int, pyfunc: bool = False) -> tuple[Path, str]:
+    """A project with the booster as `bench@production` in prod; (model folder, version)."""
+    import lightgbm as lgb
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from lakestack.config import load_project
+    from lakestack.registry import ModelRegistry
+
+    root.mkdir(parents=True)
+    write_config(root, workers)
     rng = np.random.default_rng(0)
     x = pd.DataFrame(rng.normal(size=(10_000, 13)), columns=FEATURES)
     y = (x["f0"] + rng.normal(size=len(x)) > 0).astype(int)
@@ -79,7 +109,10 @@ def make_project(root: Path, workers: int) -> tuple[Path, str]:
     booster = lgb.train(params, lgb.Dataset(x, y), num_boost_round=50)
     registry = ModelRegistry(load_project(root), "prod")
     info = registry.log_model(
-        booster, "bench", signature=infer_signature(x, booster.predict(x)), input_example=x[:3]
+        _pyfunc_model(booster) if pyfunc else booster,
+        "bench",
+        signature=infer_signature(x, booster.predict(x)),
+        input_example=x[:3],
     )
     registry.promote("bench", info.version, to="production", force=True, reason="benchmark")
     loaded = registry.load_model("bench", info.version)
@@ -253,7 +286,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["lakestack", "mlflow"], help="Run one server.")
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
+    parser.add_argument(
+        "--levels", type=int, nargs="+", default=list(LEVELS), help="Concurrency levels."
+    )
+    parser.add_argument(
+        "--pyfunc",
+        action="store_true",
+        help="Serve the booster inside an MLflow PythonModel (the pyfunc path, no fast path).",
+    )
+    parser.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="lakestack's endpoint `batch_wait_ms`: one lakestack run per value.",
+    )
     args = parser.parse_args()
+    microbatch = args.pyfunc or args.batch_wait_ms != [0.0]
     if args.load:
         print(
             json.dumps(asyncio.run(_load(args.load, args.concurrency, args.requests, args.seconds)))
@@ -271,22 +320,26 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     loads: dict[str, tuple[float, float]] = {}  # 1-minute load average before and after
     try:
-        model_path, version = make_project(work / "proj", args.workers)
-        servers = {
-            "lakestack": [
-                sys.executable,
-                "-m",
-                "lakestack",
-                "serve",
-                "bench",
-                "--env",
-                "prod",
-                "--project",
-                str(work / "proj"),
-                "--log-level",
-                "warning",
-            ],
-            "mlflow models serve": [
+        model_path, version = make_project(work / "proj", args.workers, args.pyfunc)
+        lakestack = [
+            sys.executable,
+            "-m",
+            "lakestack",
+            "serve",
+            "bench",
+            "--env",
+            "prod",
+            "--project",
+            str(work / "proj"),
+            "--log-level",
+            "warning",
+        ]
+        servers: dict[str, tuple[list[str], float]] = {
+            (f"lakestack, batch_wait_ms {wait:g}" if microbatch else "lakestack"): (lakestack, wait)
+            for wait in args.batch_wait_ms
+        }
+        servers["mlflow models serve"] = (
+            [
                 sys.executable,
                 "-m",
                 "mlflow",
@@ -301,21 +354,24 @@ def main() -> None:
                 "-w",
                 str(args.workers),
             ],
-        }
-        for name, cmd in servers.items():
-            if args.only and name.split()[0] != args.only:
+            0.0,
+        )
+        for name, (cmd, wait) in servers.items():
+            if args.only and name.split()[0].rstrip(",") != args.only:
                 continue
+            write_config(work / "proj", args.workers, wait)
             port = free_port()
-            cmd = [*cmd, "--port" if name == "lakestack" else "-p", str(port)]
-            log = (work / f"{name.split()[0]}.log").open("wb")
+            cmd = [*cmd, "--port" if name.startswith("lakestack") else "-p", str(port)]
+            log_file = work / f"{name.split()[0].rstrip(',')}-{wait:g}.log"
+            log = log_file.open("wb")
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                ready = "/ready" if name == "lakestack" else "/health"
+                ready = "/ready" if name.startswith("lakestack") else "/health"
                 try:
                     wait_ready(f"http://127.0.0.1:{port}{ready}", proc)
                 except RuntimeError:
                     log.flush()
-                    print((work / f"{name.split()[0]}.log").read_text()[-3000:], file=sys.stderr)
+                    print(log_file.read_text()[-3000:], file=sys.stderr)
                     raise
                 url = f"http://127.0.0.1:{port}/invocations"
                 before = os.getloadavg()[0]
@@ -324,19 +380,24 @@ def main() -> None:
                     measure_wrk(url, c, args.seconds, script)
                     if args.generator == "wrk"
                     else measure(url, c, args.requests, args.seconds)
-                    for c in LEVELS
+                    for c in args.levels
                 ]
                 loads[name] = (before, os.getloadavg()[0])
                 print(name, json.dumps(results[name], indent=1), flush=True)
             finally:
                 stop(proc)
                 log.close()
-        lake_rows = _inference_rows(work / "proj") if "lakestack" in results else 0
+        ran_lakestack = any(name.startswith("lakestack") for name in results)
+        lake_rows = _inference_rows(work / "proj") if ran_lakestack else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
     body = _report(results, args, version, lake_rows, loads)
     print(body)
-    if not args.no_write and not args.only:
+    if args.no_write:
+        return
+    if microbatch:  # its own section: the fast-path comparison stays as it is
+        write_section("serving_microbatch", body)
+    elif not args.only:
         write_section("serving_bench", body)
 
 
@@ -366,11 +427,26 @@ def _report(
             f"is the limit), at most {args.requests} requests or {args.seconds:.0f} s per level"
         )
     command = f"benchmarks/serving_bench.py --seconds {args.seconds:g} --workers {args.workers}"
+    title = "## Online serving (`benchmarks/serving_bench.py`)"
+    model = "a 13-feature LightGBM booster"
+    if args.levels != list(LEVELS):
+        command += " --levels " + " ".join(map(str, args.levels))
+    if args.only:
+        command += f" --only {args.only}"
+    if args.pyfunc or args.batch_wait_ms != [0.0]:
+        title = "## Online serving, micro-batching (`benchmarks/serving_bench.py`)"
+        command += " --batch-wait-ms " + " ".join(f"{w:g}" for w in args.batch_wait_ms)
+    if args.pyfunc:
+        command += " --pyfunc"
+        model = (
+            "a 13-feature LightGBM booster inside an MLflow `PythonModel` (the pyfunc path: "
+            "a pandas DataFrame and signature enforcement per predict call)"
+        )
     lines = [
-        "## Online serving (`benchmarks/serving_bench.py`)",
+        title,
         "",
         f"Command: `.venv/bin/python {command} --generator {args.generator}`. Single-row "
-        f"`dataframe_split` requests to a 13-feature LightGBM booster (version {version}), "
+        f"`dataframe_split` requests to {model} (version {version}), "
         f"{args.workers} worker(s), 127.0.0.1, load generator: {generator}. lakestack (uvicorn "
         f"with uvloop + httptools) logs every request to `inference.bench` ({rows} rows after "
         f"the run, including warm-up). MLflow: `mlflow models serve --env-manager local`.",
@@ -389,7 +465,7 @@ def _report(
                 f"| {name} | {r['concurrency']} | {r['requests']} | {r['errors']} | "
                 f"{r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
             )
-    if len(results) == 2 and not args.only:
+    if "lakestack" in results and "mlflow models serve" in results:
         ours, theirs = results["lakestack"], results["mlflow models serve"]
         lines += [
             "",

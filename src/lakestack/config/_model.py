@@ -512,6 +512,21 @@ class EndpointConfig(_Strict):
         "the event time a monitor windows on, slice columns. `{flight_id: string, "
         "sched_dep_ts: timestamp}`; timestamps are ISO 8601 (naive = UTC).",
     )
+    batch_wait_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=50,
+        description="Micro-batching: above 0, concurrent requests scored in a worker thread "
+        "(the pyfunc path: no NumPy fast path for the model, or more rows than are scored "
+        "inline) and without `params` wait at most this many milliseconds for each other, "
+        "then one predict call scores them all. 0 (the default) scores each request alone.",
+    )
+    batch_max_rows: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Micro-batching: a batch is scored as soon as it has this many rows.",
+    )
 
 
 class MonitorBaselineConfig(_Strict):

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from lakestack.serving._batcher import MicroBatcher
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._model import ServedModel, jsonable
 from lakestack.serving._openapi import openapi_document
@@ -113,6 +114,8 @@ def create_app(
     fast_path: bool = True,
     load_before_serving: bool = False,
     freeze_gc: bool = False,
+    batch_wait_ms: float = 0.0,
+    batch_max_rows: int = 256,
 ) -> Starlette:
     """An ASGI app serving one endpoint.
 
@@ -138,6 +141,11 @@ def create_app(
             generation, so that its full collections do not walk the loaded libraries and
             model (tens of milliseconds each, which every in-flight request waits out).
             For a process that only serves; tests leave it off.
+        batch_wait_ms: above 0, requests scored in a worker thread (no NumPy fast path, or
+            more than `limits.inline_rows` rows) without `params` are micro-batched: the
+            first waits at most this many milliseconds for others to the same model version,
+            then one `predict` call scores them all (see `_batcher.py`).
+        batch_max_rows: a micro-batch is scored as soon as it has this many rows.
 
     Example:
         >>> app = create_app(lambda ref: registry.load_model("flights_delay", ref))
@@ -154,6 +162,7 @@ def create_app(
     )
     background: set[asyncio.Future[Any]] = set()
     next_id = _request_ids()
+    batcher = MicroBatcher(batch_wait_ms / 1000.0, batch_max_rows) if batch_wait_ms > 0 else None
 
     def start() -> None:
         try:
@@ -221,12 +230,14 @@ def create_app(
                 rows = context.drop(rows, served.schema.names if served.schema else None)
             rows = conform(rows, served.schema, allow_missing=limits.allow_missing)
             if served.fast is not None and len(rows.rows) <= limits.inline_rows:
-                output = served.predict(rows.columns, rows.rows, rows.params)
+                predictions = jsonable(served.predict(rows.columns, rows.rows, rows.params))
+            elif batcher is not None and not rows.params:
+                predictions = await batcher.predict(served, rows.columns, rows.rows)
             else:
                 output = await run_in_threadpool(
                     served.predict, rows.columns, rows.rows, rows.params
                 )
-            predictions = jsonable(output)
+                predictions = jsonable(output)
         except ServingInputError as exc:
             status, kind, message = exc.status, exc.kind, str(exc)
         except Exception as exc:

@@ -104,6 +104,8 @@ def endpoint_app(
         load_before_serving=workers > 1,
         freeze_gc=freeze_gc,
         context=context,
+        batch_wait_ms=config.batch_wait_ms,
+        batch_max_rows=config.batch_max_rows,
     )
 
 
