@@ -271,23 +271,6 @@ class InferenceLog:
         return pa.table(arrays)
 
 
-BASE_COLUMNS = (
-    "record_id",
-    "request_id",
-    "row",
-    "ts",
-    "endpoint",
-    "model",
-    "model_version",
-    "variant",
-    "status",
-    "latency_ms",
-    "error",
-    "prediction",
-    "output",
-)
-
-
 def _base_types() -> dict[str, Callable[[], Any]]:
     import pyarrow as pa
 
