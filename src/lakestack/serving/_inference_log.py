@@ -31,11 +31,9 @@ if TYPE_CHECKING:
     from lakestack.lake import Lake
     from lakestack.serving._schema import InputSchema
 
-__all__ = ["BASE_COLUMNS", "InferenceLog", "inference_table"]
+__all__ = ["InferenceLog", "inference_table"]
 
 log = logging.getLogger("lakestack.serving")
-
-BASE_COLUMNS = INFERENCE_COLUMNS
 
 
 def inference_table(endpoint: str) -> str:
@@ -205,7 +203,7 @@ class InferenceLog:
         # This runs in the writer thread and holds the GIL the serving loop needs: a record
         # costs one tuple, and columns are built by transposing (zip) and slicing, not by a
         # Python loop over rows and columns.
-        meta: list[tuple[Any, ...]] = []  # one per row: the BASE_COLUMNS values
+        meta: list[tuple[Any, ...]] = []  # one per row: the INFERENCE_COLUMNS values
         segments: list[tuple[tuple[str, ...], int, list[Any]]] = []  # (columns, first row, rows)
         inputs_json: list[str | None] = []
         size = 0
@@ -247,8 +245,8 @@ class InferenceLog:
                 else:
                     inputs_json.append(None)
             size += len(rows)
-        columns = list(zip(*meta, strict=True)) if meta else [() for _ in BASE_COLUMNS]
-        base = {name: list(v) for name, v in zip(BASE_COLUMNS, columns, strict=True)}
+        columns = list(zip(*meta, strict=True)) if meta else [() for _ in INFERENCE_COLUMNS]
+        base = {name: list(v) for name, v in zip(INFERENCE_COLUMNS, columns, strict=True)}
         inputs: dict[str, list[Any]] = {}  # typed input columns, by name
         for names, first, rows in segments:
             for j, name in enumerate(names):
@@ -260,7 +258,9 @@ class InferenceLog:
                 column[first : first + len(rows)] = [
                     row[j] if row is not None and j < len(row) else None for row in rows
                 ]
-        arrays = {name: pa.array(base[name], type=_BASE_TYPES[name]()) for name in BASE_COLUMNS}
+        arrays = {
+            name: pa.array(base[name], type=_BASE_TYPES[name]()) for name in INFERENCE_COLUMNS
+        }
         reserved = INFERENCE_RESERVED
         for name, column in inputs.items():
             arrays[f"input_{name}" if name in reserved else name] = _typed(
