@@ -1,4 +1,4 @@
-"""The pydantic model of `lakestack.yaml` (DESIGN.md section 3).
+"""The pydantic model of `lakestack.yaml` (reference: docs/lakestack-yaml.md).
 
 Every model forbids unknown keys, so a typo is an error that names the key. Paths are kept as
 written here; `_load.py` resolves them against the project folder.
