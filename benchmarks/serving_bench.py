@@ -113,6 +113,7 @@ def make_project(root: Path, workers: int, pyfunc: bool = False) -> tuple[Path, 
         "bench",
         signature=infer_signature(x, booster.predict(x)),
         input_example=x[:3],
+        problem="binary",  # a pyfunc wrapper does not say; the booster's objective is binary
     )
     registry.promote("bench", info.version, to="production", force=True, reason="benchmark")
     loaded = registry.load_model("bench", info.version)

@@ -11,6 +11,7 @@ from lakestack.config import Project, load_project
 from lakestack.errors import MonitoringError
 from lakestack.lake import Lake
 from lakestack.monitoring import metric_tables, run_monitor
+from lakestack.registry import Lineage
 from lakestack.validation import infer_schema
 
 
@@ -42,7 +43,7 @@ def test_drift_is_measured_against_the_production_versions_statistics(
         model,
         "flights",
         signature=infer_signature(x, model.predict(x)),
-        data_schema=infer_schema(train.select("x", "c")),
+        lineage=Lineage(data_schema=infer_schema(train.select("x", "c"))),
     )
     registry.promote("flights", info.version, to="production", force=True, reason="test")
     result = run_monitor(project, "flights", "dev", now=at(0))

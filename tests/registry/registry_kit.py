@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from pathlib import Path
@@ -12,7 +13,9 @@ import polars as pl
 import yaml
 
 from lakestack.config import Project, load_project
-from lakestack.registry import Holdout, ModelRegistry, ModelVersionInfo
+from lakestack.registry import Holdout, Lineage, ModelRegistry, ModelVersionInfo
+
+LINEAGE_FIELDS = {f.name for f in dataclasses.fields(Lineage)}
 
 FEATURES = ["x1", "x2", "o"]
 ORIGINS = ["EWR", "JFK", "LGA"]
@@ -84,11 +87,14 @@ class Kit:
         return LogisticRegression().fit(frame.select(FEATURES).to_pandas(), y)
 
     def log(self, model: Any, **kwargs: Any) -> ModelVersionInfo:
-        """Log a scikit-learn classifier with a signature, example and holdout."""
+        """Log a scikit-learn classifier with its probabilities' signature, an example and the
+        holdout; `Lineage` fields (training_tables=, metrics=, ...) go into its lineage."""
         from mlflow.models import infer_signature
 
         x = make_frame(50, 7).select(FEATURES).to_pandas()
-        kwargs.setdefault("holdout", self.holdout())
+        fields = {k: kwargs.pop(k) for k in list(kwargs) if k in LINEAGE_FIELDS}
+        fields.setdefault("holdout", self.holdout())
         kwargs.setdefault("signature", infer_signature(x, model.predict_proba(x)))
-        kwargs.setdefault("flavor_options", {"pyfunc_predict_fn": "predict_proba"})
-        return self.registry.log_model(model, self.model, input_example=x.head(3), **kwargs)
+        return self.registry.log_model(
+            model, self.model, input_example=x.head(3), lineage=Lineage(**fields), **kwargs
+        )

@@ -9,7 +9,7 @@ import pytest
 from registry_kit import FEATURES, Kit, make_frame
 
 from lakestack.errors import RegistryError
-from lakestack.registry import load_model
+from lakestack.registry import Lineage, load_model
 from lakestack.validation import Schema, infer_schema
 
 SPEC = {
@@ -102,9 +102,40 @@ def test_lightgbm_models_are_logged_and_scored(sqlite_kit: Kit) -> None:
         sqlite_kit.model,
         signature=infer_signature(x, booster.predict(x)),
         input_example=x.head(3),
-        holdout=sqlite_kit.holdout(),
+        lineage=Lineage(holdout=sqlite_kit.holdout()),
     )
     assert info.tags["lakestack.environment"] == "dev"
     loaded = sqlite_kit.registry.load_model(sqlite_kit.model, info.version)
     assert np.allclose(loaded.predict(x.head(5)), booster.predict(x.head(5)))
     assert type(loaded.raw).__name__ == "Booster"
+
+
+def test_scikit_learn_pipelines_log_with_no_extra_options(sqlite_kit: Kit) -> None:
+    """MLflow 3 saves them with skops, which refused a HistGradientBoosting's tree predictor."""
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_diabetes, load_wine
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    kit = sqlite_kit
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    regressor = make_pipeline(StandardScaler(), HistGradientBoostingRegressor(max_iter=20))
+    regressor.fit(x, y)
+    info = kit.registry.log_model(
+        regressor, kit.model, signature=infer_signature(x, regressor.predict(x))
+    )
+    assert info.problem == "regression" and info.classes is None
+    loaded = kit.registry.load_model(kit.model, info.version)
+    assert np.allclose(loaded.predict(x.head(5)), regressor.predict(x.head(5)))
+
+    x, y = load_wine(return_X_y=True, as_frame=True)
+    classifier = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=10))
+    classifier.fit(x, y)
+    info = kit.registry.log_model(
+        classifier, "wine_" + kit.model, signature=infer_signature(x, classifier.predict_proba(x))
+    )
+    assert info.problem == "multiclass" and info.classes == [0, 1, 2]
+    loaded = kit.registry.load_model("wine_" + kit.model, info.version)
+    # a signature of probabilities serves them
+    assert np.allclose(loaded.predict(x.head(5)), classifier.predict_proba(x.head(5)))

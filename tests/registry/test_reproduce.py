@@ -12,6 +12,7 @@ from registry_kit import Kit, make_frame
 
 from lakestack.errors import RegistryError
 from lakestack.lake import CodeVersion, code_version
+from lakestack.registry import Lineage
 
 TRAIN_PY = '''
 """A tiny, seeded training function (the fixture project's ML code)."""
@@ -83,10 +84,12 @@ def test_reproduce_retrains_from_the_recorded_commit_and_table_versions(repo_kit
         model,
         kit.model,
         signature=infer_signature(x, model.predict_proba(x)),
-        training_tables={"silver.points": 0},
-        params={"C": 0.5},
-        metrics=metrics,
-        entry_point="tinyml.train:reproduce",
+        lineage=Lineage(
+            training_tables={"silver.points": 0},
+            params={"C": 0.5},
+            metrics=metrics,
+            entry_point="tinyml.train:reproduce",
+        ),
     )
     assert info.tag("code_path") == "proj" and info.tag("code_dirty") == "false"
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from lakestack.config import Project
 from lakestack.features import FeatureLookup, FeatureStore
+from lakestack.registry import Lineage
 from lakestack.serving import ServingInputError, endpoint_app
 from lakestack.serving._features import fill_features
 from lakestack.serving._payload import Rows
@@ -33,7 +34,10 @@ def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> 
     y = (x["x1"] + x["x2"] > 0).astype(int)
     model = LogisticRegression().fit(x, y)
     info = served.registry.log_model(
-        model, "tiny", signature=infer_signature(x, model.predict(x)), feature_spec=training.spec
+        model,
+        "tiny",
+        signature=infer_signature(x, model.predict(x)),
+        lineage=Lineage(feature_spec=training.spec),
     )
     served.registry.promote("tiny", info.version, to="production", force=True, reason="test")
     store.close()
@@ -87,7 +91,10 @@ def test_requests_with_their_time_are_judged_at_it(served: Served) -> None:
     x = training.to_polars().to_pandas()[FEATURES]
     model = LogisticRegression().fit(x, (x["x1"] + x["x2"] > 0).astype(int))
     info = served.registry.log_model(
-        model, "tiny", signature=infer_signature(x, model.predict(x)), feature_spec=training.spec
+        model,
+        "tiny",
+        signature=infer_signature(x, model.predict(x)),
+        lineage=Lineage(feature_spec=training.spec),
     )
     served.registry.promote("tiny", info.version, to="production", force=True, reason="test")
     store.close()

@@ -28,7 +28,8 @@ __all__ = [
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _THRESHOLD = re.compile(
     rf"^\s*(?P<metric>[a-z_0-9]+)\s*(?P<op>>=|<=|>|<)\s*"
-    rf"(?P<value>{_NUMBER})\s*$"
+    rf"(?:(?P<production>production)(?:\s*(?P<arith>[*+-])\s*(?P<operand>{_NUMBER}))?"
+    rf"|(?P<value>{_NUMBER}))\s*$"
 )
 GateSeverity = Literal["fail", "warn"]
 Stage = Literal["staging", "production"]
@@ -54,11 +55,21 @@ class _Gate(Strict):
 
 
 class MetricThreshold(Strict):
-    """An absolute bound on a metric: `roc_auc >= 0.70`."""
+    """A bound on a metric: absolute (`roc_auc >= 0.70`) or relative to production's
+    value on the same holdout (`rmse <= production * 1.05`, `roc_auc >= production - 0.01`).
+
+    Attributes:
+        metric: the metric.
+        op: the comparison.
+        value: the bound; when `relative` is set, the factor (`*`) or the offset (`+`, `-`).
+        relative: None for an absolute bound; `*`, `+` or `-` for a bound computed from
+            production's metric.
+    """
 
     metric: str
     op: Literal[">=", "<=", ">", "<"]
     value: float
+    relative: Literal["*", "+", "-"] | None = None
 
     @field_validator("metric")
     @classmethod
@@ -66,16 +77,29 @@ class MetricThreshold(Strict):
         _check_metric(value)
         return value
 
+    def bound(self, production: float | None = None) -> float:
+        """The bound, from production's value of the metric when the threshold is relative."""
+        if self.relative is None:
+            return self.value
+        if production is None:
+            raise ValueError(f"threshold {self} needs production's {self.metric}")
+        if self.relative == "*":
+            return production * self.value
+        return production + self.value if self.relative == "+" else production - self.value
+
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
+        if self.relative is None:
+            return f"{self.metric} {self.op} {self.value:g}"
+        return f"{self.metric} {self.op} production {self.relative} {self.value:g}"
 
 
 class ThresholdGatesConfig(_Gate):
-    """`gates.thresholds`: absolute metric bounds, each written `metric op number`."""
+    """`gates.thresholds`: metric bounds, each `metric op number` or `metric op production ...`."""
 
     rules: list[MetricThreshold] = Field(
         min_length=1,
-        description="The bounds, e.g. ['roc_auc >= 0.70', 'log_loss <= 0.5'].",
+        description="The bounds, e.g. ['roc_auc >= 0.70', 'log_loss <= 0.5', "
+        "'rmse <= production * 1.05'].",
     )
 
     @model_validator(mode="before")
@@ -95,20 +119,30 @@ def _parse_threshold(rule: Any) -> Any:
     match = _THRESHOLD.match(rule)
     if not match:
         raise ValueError(
-            f"threshold {rule!r} is not of the form `metric op number` "
-            "(for example 'roc_auc >= 0.70' or 'log_loss <= 0.5')"
+            f"threshold {rule!r} is not of the form `metric op number` or `metric op production "
+            "[* | + | - number]` (for example 'roc_auc >= 0.70' or 'rmse <= production * 1.05')"
         )
-    return {"metric": match["metric"], "op": match["op"], "value": float(match["value"])}
+    base = {"metric": match["metric"], "op": match["op"]}
+    if match["production"] is None:
+        return {**base, "value": float(match["value"])}
+    if match["arith"] is None:
+        return {**base, "value": 1.0, "relative": "*"}
+    return {**base, "value": float(match["operand"]), "relative": match["arith"]}
 
 
 class RegressionGateConfig(_Gate):
     """`gates.regression`: no regression against the current `production` version.
 
     Both versions score the same holdout; the gate fails only when the upper bound of the
-    bootstrap confidence interval of the metric's improvement is below `-margin`.
+    bootstrap confidence interval of the metric's improvement is below `-margin` (on the
+    holdout rows outside production's training period: see `GatesConfig.overlap`).
     """
 
-    metric: str = Field(default="roc_auc", description="The metric compared.")
+    metric: str | None = Field(
+        default=None,
+        description="The metric compared (default: roc_auc for binary, log_loss for "
+        "multiclass, rmse for regression models).",
+    )
     margin: float = Field(
         default=0.0, ge=0, description="Tolerated loss: fail if the CI's upper bound < -margin."
     )
@@ -120,9 +154,8 @@ class RegressionGateConfig(_Gate):
 
     @field_validator("metric")
     @classmethod
-    def _metric(cls, value: str) -> str:
-        _check_metric(value)
-        return value
+    def _metric(cls, value: str | None) -> str | None:
+        return _check_metric(value)
 
 
 class SliceGateConfig(_Gate):
@@ -133,7 +166,10 @@ class SliceGateConfig(_Gate):
     """
 
     columns: list[str] = Field(min_length=1, description="Slice columns of the holdout.")
-    metric: str = Field(default="roc_auc", description="The metric per slice.")
+    metric: str | None = Field(
+        default=None,
+        description="The metric per slice (default: the problem's, as for `regression`).",
+    )
     min_support: int = Field(
         default=100, ge=1, description="Slices with fewer holdout rows are not judged."
     )
@@ -147,20 +183,28 @@ class SliceGateConfig(_Gate):
 
     @field_validator("metric")
     @classmethod
-    def _metric(cls, value: str) -> str:
-        _check_metric(value)
-        return value
+    def _metric(cls, value: str | None) -> str | None:
+        return _check_metric(value)
 
 
 class InfrastructureGateConfig(_Gate):
     """`gates.infrastructure`: load the model in a fresh process as serving does and score.
 
-    The input example is scored `requests` times; the output must match the signature's
-    outputs and the p95 latency must be within `latency_ms`.
+    The input example is scored `warmup` times untimed, then `requests` times timed, with the
+    numeric libraries' thread pools (OpenMP, BLAS) pinned to `threads`; the output must match
+    the signature's outputs and the p95 latency must be within `latency_ms`.
     """
 
     latency_ms: float = Field(default=200.0, gt=0, description="p95 latency budget per request.")
     requests: int = Field(default=20, ge=1, le=10000, description="Requests timed.")
+    warmup: int = Field(default=5, ge=1, le=1000, description="Untimed requests first.")
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Threads of OpenMP and BLAS in the fresh process (serving scores one "
+        "request per thread; more threads fight over the cores on a loaded machine).",
+    )
     timeout_s: float = Field(
         default=300.0, gt=0, description="Seconds the fresh process may take in all."
     )
@@ -180,6 +224,15 @@ class GatesConfig(Strict):
     )
     infrastructure: InfrastructureGateConfig | None = Field(
         default=None, description="Load as serving does in a fresh process; output and latency."
+    )
+    overlap: Literal["rescope", "refuse"] = Field(
+        default="rescope",
+        description="Comparisons with production (regression, slices, relative thresholds) "
+        "on a holdout that overlaps production's recorded training period: rescope keeps the "
+        "rows outside that period; refuse fails those gates.",
+    )
+    min_rescoped_rows: int = Field(
+        default=100, ge=1, description="Fewest holdout rows a rescoped comparison judges on."
     )
 
     def metrics(self) -> list[tuple[str, str]]:

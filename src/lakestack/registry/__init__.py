@@ -1,8 +1,8 @@
 """Models: MLflow tracking and registry per environment, gated aliases, lineage, reproduction.
 
 MLflow 3 is the tracking server and registry; lakestack adds what an MLOps loop needs around it:
-lineage on every version (code version, training tables and their Delta versions, feature
-spec, data schema), the `staging` and `production` aliases moved only through validation gates
+lineage on every version (code version, training tables and their Delta versions, training
+period, feature spec, data schema), its problem type (binary, multiclass or regression), the `staging` and `production` aliases moved only through validation gates
 (`models.<name>.gates` in lakestack.yaml), a transition history in the Delta table
 `system.model_transitions`, one-step rollback, copies across environments, and reproduction
 of a version from its recorded commit and table versions.
@@ -11,10 +11,11 @@ MLflow is imported lazily, inside the functions that use it.
 
 Example:
     >>> from lakestack.config import load_project
-    >>> from lakestack.registry import Holdout, ModelRegistry
+    >>> from lakestack.registry import Holdout, Lineage, ModelRegistry
     >>> registry = ModelRegistry(load_project("."), "dev")  # doctest: +SKIP
     >>> info = registry.log_model(model, "flights_delay", signature=signature,
-    ...     input_example=X.head(5), holdout=Holdout("gold.flights_holdout", 3, "delayed"))
+    ...     input_example=X.head(5),
+    ...     lineage=Lineage(holdout=Holdout("gold.flights_holdout", 3, "delayed")))
     ... # doctest: +SKIP
     >>> registry.promote("flights_delay", info.version, to="staging")  # doctest: +SKIP
     >>> registry.rollback("flights_delay", stage="production")  # doctest: +SKIP
@@ -33,10 +34,12 @@ from lakestack.registry._types import (
     GateReport,
     GateResult,
     Holdout,
+    Lineage,
     ModelVersionInfo,
     Promotion,
     RegisteredModelInfo,
     Stage,
+    TrainingPeriod,
     Transition,
 )
 
@@ -48,6 +51,7 @@ __all__ = [
     "GateReport",
     "GateResult",
     "Holdout",
+    "Lineage",
     "LoadedModel",
     "ModelRegistry",
     "ModelVersionInfo",
@@ -56,6 +60,7 @@ __all__ = [
     "Reproduction",
     "Stage",
     "TrainingInputs",
+    "TrainingPeriod",
     "Transition",
     "bootstrap_difference",
     "check_output",

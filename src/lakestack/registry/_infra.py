@@ -3,6 +3,13 @@
 The parent runs `python -m lakestack.registry._infra '<json>'`; the child loads the model with
 `load_model` (the loader serving uses), scores the stored input example, checks the output
 against the signature and times the requests, then prints one JSON line.
+
+The numeric libraries' thread pools (OpenMP, BLAS) are pinned to `threads` in the child, by
+environment before any import and with threadpoolctl after the model loads: a model that
+spreads one small request over every core pays for waking the threads, and on a busy machine
+they wait for each other (LightGBM took 60 times longer per request with 2 OpenMP threads than
+with one while other processes kept both cores busy). Serving scores one request per thread,
+so one is the default. The first `warmup` requests are not timed (caches, lazy set-up).
 """
 
 from __future__ import annotations
@@ -88,7 +95,28 @@ def _rows(example: Any) -> int:
     return len(example)
 
 
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _thread_pools() -> list[dict[str, Any]]:
+    from threadpoolctl import threadpool_info
+
+    return [
+        {"api": p.get("user_api"), "library": p.get("prefix"), "threads": p.get("num_threads")}
+        for p in threadpool_info()
+    ]
+
+
 def _child(args: dict[str, Any]) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
     from lakestack.registry._loader import load_model
 
     started = time.perf_counter()
@@ -98,8 +126,12 @@ def _child(args: dict[str, Any]) -> dict[str, Any]:
     if example is None:
         return {"ok": False, "load_s": load_s, "problem": "the model has no input example"}
     rows = _rows(example)
-    prediction = model.predict(example)  # the first call warms caches; it is not timed
+    threads = int(args["threads"])
+    threadpool_limits(threads)  # pools a library started before reading the environment
+    prediction = model.predict(example)
     problem = check_output(prediction, model.signature.outputs if model.signature else None, rows)
+    for _ in range(int(args["warmup"]) - 1):  # the first call above was one
+        model.predict(example)
     timings = []
     for _ in range(int(args["requests"])):
         t0 = time.perf_counter()
@@ -111,6 +143,10 @@ def _child(args: dict[str, Any]) -> dict[str, Any]:
         "problem": problem,
         "load_s": load_s,
         "rows": rows,
+        "warmup": int(args["warmup"]),
+        "requests": len(timings),
+        "threads": threads,
+        "thread_pools": _thread_pools(),
         "p50_ms": float(np.percentile(values, 50)),
         "p95_ms": float(np.percentile(values, 95)),
         "max_ms": float(values.max()),
@@ -118,10 +154,35 @@ def _child(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_infrastructure_check(
-    uri: str, tracking_uri: str, *, requests: int, timeout_s: float
+    uri: str,
+    tracking_uri: str,
+    *,
+    requests: int,
+    timeout_s: float,
+    warmup: int = 5,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """Run the check in a fresh Python process; its measurements, or `problem` on a failure."""
-    payload = json.dumps({"uri": uri, "tracking_uri": tracking_uri, "requests": requests})
+    """Run the check in a fresh Python process; its measurements, or `problem` on a failure.
+
+    Args:
+        uri: the model version's URI.
+        tracking_uri: the environment's tracking URI.
+        requests: timed requests.
+        timeout_s: seconds the process may take in all.
+        warmup: untimed requests first (at least one: it also checks the output).
+        threads: threads of the OpenMP and BLAS pools in the process.
+    """
+    payload = json.dumps(
+        {
+            "uri": uri,
+            "tracking_uri": tracking_uri,
+            "requests": requests,
+            "warmup": max(1, warmup),
+            "threads": threads,
+        }
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.update(dict.fromkeys(_THREAD_VARIABLES, str(threads)))
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -129,7 +190,7 @@ def run_infrastructure_check(
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return {"ok": False, "problem": f"the fresh process did not finish in {timeout_s:.0f} s"}

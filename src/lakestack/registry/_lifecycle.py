@@ -117,7 +117,31 @@ def promote(
     to_env: str | None = None,
     raise_on_failure: bool = True,
 ) -> Promotion:
-    """See `ModelRegistry.promote`."""
+    """Give a version the alias `to` if it passes the model's gates.
+
+    Under the model's lock: the gates run (against the current `production` version), the
+    results are logged to MLflow and, if every FAIL gate passed, the alias moves; the
+    transition (or the refusal) is appended to `system.model_transitions`.
+
+    Args:
+        model: the registered model.
+        version: a version number or alias.
+        to: `staging` or `production`.
+        force: move the alias even if gates fail (they still run and are recorded).
+        reason: why; required with `force`, recorded always.
+        holdout: the frame the gates score (default: the holdout recorded with the version).
+        label: the holdout's label column.
+        to_env: copy the version into this environment's registry first (with its
+            lineage) and promote the copy there, against that environment's gates.
+        raise_on_failure: raise `GateFailedError` when a gate fails (else return).
+
+    Returns:
+        What happened, with the gate report.
+
+    Raises:
+        GateFailedError: a FAIL gate failed (with `raise_on_failure`); no alias moved.
+        RegistryError: an unknown model, version or stage; force without a reason.
+    """
     _check_stage(to)
     if force and not reason.strip():
         raise RegistryError(
@@ -153,7 +177,9 @@ def promote(
                 model, candidate.version, to, reg.environment.name, previous, False, force,
                 report, None,
             )  # fmt: skip
-        report = evaluate_gates(reg, model, candidate.version, to, holdout=holdout, label=label)
+        report = evaluate_gates(
+            reg, model, candidate.version, stage=to, holdout=holdout, label=label
+        )
         _log_gates(reg, report, force, reason)
         refused = not report.passed and not force
         transition = new_transition(

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from lakestack.errors import RegistryError
 
-__all__ = ["LINEAGE_DIR", "LoadedModel", "load_model", "scores"]
+__all__ = ["LINEAGE_DIR", "LoadedModel", "load_model", "raw_output"]
 
 # The folder, inside the MLflow model, holding lakestack's files (feature spec, data schema, ...)
 LINEAGE_DIR = "lakestack"
@@ -180,11 +177,13 @@ def _resolve_registered(
     return name, int(mv.version), str(download)
 
 
-def scores(model: LoadedModel, data: Any) -> npt.NDArray[np.float64]:
-    """Predict on a Polars/Arrow/pandas frame and return one float per row.
+def raw_output(model: LoadedModel, data: Any) -> Any:
+    """Predict on a Polars/Arrow/pandas frame: the model's output as it returns it.
 
-    Only the signature's input columns are passed; for a two-column probability output the
-    positive class (the last column) is taken.
+    Only the signature's input columns are passed.
+
+    Raises:
+        RegistryError: the frame lacks an input column of the signature.
     """
     frame = _to_pandas(data)
     columns = model.input_columns
@@ -196,13 +195,7 @@ def scores(model: LoadedModel, data: Any) -> npt.NDArray[np.float64]:
                 f"it has: {', '.join(map(str, frame.columns))}"
             )
         frame = frame[columns]
-    out = model.predict(frame)
-    if hasattr(out, "to_numpy"):
-        out = out.to_numpy()
-    array = np.asarray(out, dtype=np.float64)
-    if array.ndim == 2:
-        array = array[:, -1]
-    return array.reshape(-1)
+    return model.predict(frame)
 
 
 def _to_pandas(data: Any) -> Any:

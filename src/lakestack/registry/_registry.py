@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakestack.config import ModelConfig
 from lakestack.errors import RegistryError
 from lakestack.lake import Lake
-from lakestack.registry import _gates, _lifecycle, _log, _reproduce
+from lakestack.registry import _gates, _lifecycle, _log_model, _reproduce
 from lakestack.registry._loader import LoadedModel, load_model
 from lakestack.registry._tracking import (
     check_model_name,
@@ -21,10 +20,7 @@ from lakestack.registry._tracking import (
 )
 from lakestack.registry._transitions import read_transitions
 from lakestack.registry._types import (
-    GateReport,
-    Holdout,
     ModelVersionInfo,
-    Promotion,
     RegisteredModelInfo,
     Transition,
 )
@@ -32,8 +28,7 @@ from lakestack.registry._types import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from lakestack.config import GatesConfig, Project
-    from lakestack.lake import CodeVersion
+    from lakestack.config import Project
     from lakestack.registry._reproduce import Reproduction
 
 __all__ = ["ModelRegistry"]
@@ -49,7 +44,7 @@ class ModelRegistry:
     Example:
         >>> registry = ModelRegistry(load_project("."), "dev")  # doctest: +SKIP
         >>> info = registry.log_model(model, "flights_delay", signature=signature,
-        ...                           input_example=X[:5], holdout=holdout)  # doctest: +SKIP
+        ...     input_example=X[:5], lineage=Lineage(holdout=holdout))  # doctest: +SKIP
         >>> registry.promote("flights_delay", info.version, to="staging")  # doctest: +SKIP
     """
 
@@ -128,7 +123,12 @@ class ModelRegistry:
         found = self.client.search_model_versions(f"name = '{model}'", max_results=10000)
         if not found and not self._exists(model):
             raise self._unknown(model)
-        return sorted((to_info(mv) for mv in found), key=lambda v: -v.version)
+        # MLflow's search leaves a version's aliases out; the registered model has them all.
+        held: dict[int, list[str]] = {}
+        for alias, number in (self.client.get_registered_model(model).aliases or {}).items():
+            held.setdefault(int(number), []).append(alias)
+        infos = (to_info(mv, held.get(int(mv.version), [])) for mv in found)
+        return sorted(infos, key=lambda v: -v.version)
 
     def _exists(self, model: str) -> bool:
         from mlflow.exceptions import MlflowException
@@ -190,161 +190,11 @@ class ModelRegistry:
         """The transitions of a model (or of every model), oldest first."""
         return read_transitions(self.lake, model, stage=stage)
 
-    # -- writing --------------------------------------------------------------------------
+    # -- writing: the implementations are the methods (one signature, one docstring) ------
 
-    def log_model(
-        self,
-        model: Any,
-        name: str,
-        *,
-        signature: Any,
-        input_example: Any = None,
-        flavor: str | None = None,
-        feature_spec: Any = None,
-        data_schema: Any = None,
-        training_tables: Mapping[str, int] | None = None,
-        holdout: Holdout | None = None,
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, Any] | None = None,
-        pipeline_run_id: str | None = None,
-        entry_point: str | None = None,
-        code: CodeVersion | None = None,
-        pip_requirements: list[str] | None = None,
-        label: str | None = None,
-        description: str = "",
-        flavor_options: Mapping[str, Any] | None = None,
-    ) -> ModelVersionInfo:
-        """Log a trained model and register it as a new version, with its lineage.
-
-        One MLflow run (params, metrics), one MLflow 3 logged model and one registered version
-        are created. The version's tags carry the lineage (`lakestack.*`: code version,
-        training tables and their Delta versions, pipeline run id, holdout, metrics); the
-        feature spec, the data schema and the lineage are stored as files beside the model
-        (`lakestack/*.json`), so serving gets them with the model.
-
-        Args:
-            model: a model of any MLflow flavor (scikit-learn, LightGBM, ...).
-            name: the registered model's name.
-            signature: the MLflow `ModelSignature` (required).
-            input_example: a few input rows, stored and used by the infrastructure gate.
-            flavor: the MLflow flavor (detected from the model's class by default).
-            feature_spec: the training set's feature spec (`FeatureSpec`, a dict or JSON).
-            data_schema: the training data's schema and statistics (`validation.Schema`).
-            training_tables: tables read to train and their Delta versions (the feature
-                spec's tables are added).
-            holdout: where the holdout is, so that gates can score it again later.
-            metrics: evaluation metrics (compared by `reproduce`).
-            params: training parameters (passed back to the entry point by `reproduce`).
-            pipeline_run_id: the pipeline run that trained it (`ctx.run_id`).
-            entry_point: `module:function` retraining from `TrainingInputs`, for `reproduce`.
-            code: the code version (default: the project folder's git commit and dirty flag).
-            pip_requirements: the model's requirements (default: the flavor's, pinned; no
-                inference, which takes seconds).
-            label: the label column (default: the holdout's, then `models.<name>.label`).
-            description: the version's description.
-            flavor_options: more arguments of the flavor's `save_model`
-                (e.g. `{"pyfunc_predict_fn": "predict_proba"}` for scikit-learn classifiers).
-
-        Returns:
-            The new version.
-
-        Raises:
-            RegistryError: no signature; a feature spec, training table or holdout naming a
-                table that is not in the lake; an unknown flavor.
-        """
-        return _log.log_model(
-            self,
-            model,
-            name,
-            signature=signature,
-            input_example=input_example,
-            flavor=flavor,
-            feature_spec=feature_spec,
-            data_schema=data_schema,
-            training_tables=training_tables,
-            holdout=holdout,
-            metrics=metrics,
-            params=params,
-            pipeline_run_id=pipeline_run_id or self.lake.context.run_id,
-            entry_point=entry_point,
-            code=code,
-            pip_requirements=pip_requirements,
-            label=label,
-            description=description,
-            flavor_options=flavor_options,
-        )
-
-    def evaluate_gates(
-        self,
-        model: str,
-        version: int | str,
-        *,
-        stage: str = "staging",
-        holdout: Any = None,
-        label: str | None = None,
-        gates: GatesConfig | None = None,
-    ) -> GateReport:
-        """Run the gates for promoting a version to a stage, without moving anything.
-
-        Args:
-            holdout: a Polars/Arrow/pandas frame with the label column (default: the holdout
-                recorded with the version).
-            label: the label column (default: the recorded one, then `models.<name>.label`).
-            gates: gates to run instead of `models.<model>.gates`.
-        """
-        number = self.version(model, version).version
-        return _gates.evaluate_gates(
-            self, model, number, stage, holdout=holdout, label=label, gates=gates
-        )
-
-    def promote(
-        self,
-        model: str,
-        version: int | str,
-        *,
-        to: str,
-        force: bool = False,
-        reason: str = "",
-        holdout: Any = None,
-        label: str | None = None,
-        to_env: str | None = None,
-        raise_on_failure: bool = True,
-    ) -> Promotion:
-        """Give a version the alias `to` if it passes the model's gates.
-
-        Under the model's lock: the gates run (against the current `production` version), the
-        results are logged to MLflow and, if every FAIL gate passed, the alias moves; the
-        transition (or the refusal) is appended to `system.model_transitions`.
-
-        Args:
-            to: `staging` or `production`.
-            force: move the alias even if gates fail (they still run and are recorded).
-            reason: why; required with `force`, recorded always.
-            holdout: the frame the gates score (default: the holdout recorded with the version).
-            label: the holdout's label column.
-            to_env: copy the version into this environment's registry first (with its
-                lineage) and promote the copy there, against that environment's gates.
-            raise_on_failure: raise `GateFailedError` when a gate fails (else return).
-
-        Returns:
-            What happened, with the gate report.
-
-        Raises:
-            GateFailedError: a gate failed; no alias moved.
-            RegistryError: an unknown model, version or stage; force without a reason.
-        """
-        return _lifecycle.promote(
-            self,
-            model,
-            version,
-            to=to,
-            force=force,
-            reason=reason,
-            holdout=holdout,
-            label=label,
-            to_env=to_env,
-            raise_on_failure=raise_on_failure,
-        )
+    log_model = _log_model.log_model
+    evaluate_gates = _gates.evaluate_gates
+    promote = _lifecycle.promote
 
     def rollback(self, model: str, *, stage: str = "production", reason: str = "") -> Transition:
         """Give the alias back to its previous holder, as the transition history records it.

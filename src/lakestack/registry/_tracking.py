@@ -131,14 +131,15 @@ def parse_version_ref(ref: int | str) -> int | str:
     return text
 
 
-def to_info(mv: Any) -> ModelVersionInfo:
-    """Our view of an MLflow `ModelVersion`."""
+def to_info(mv: Any, aliases: list[str] | None = None) -> ModelVersionInfo:
+    """Our view of an MLflow `ModelVersion` (with `aliases` when MLflow left them out)."""
     created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=UTC)
-    aliases = tuple(sorted(getattr(mv, "aliases", None) or [], key=_alias_order))
+    held = {*(getattr(mv, "aliases", None) or []), *(aliases or [])}
+    ordered = sorted(held, key=_alias_order)
     return ModelVersionInfo(
         name=str(mv.name),
         version=int(mv.version),
-        aliases=aliases,
+        aliases=tuple(ordered),
         run_id=mv.run_id or None,
         model_id=getattr(mv, "model_id", None) or None,
         source=str(mv.source),

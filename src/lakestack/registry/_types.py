@@ -1,14 +1,18 @@
-"""What the registry returns: model versions, gate results, transitions, holdout references."""
+"""What the registry takes and returns: lineage, model versions, gate results, transitions."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
+from lakestack.metric_catalog import ProblemType, check_problem
 from lakestack.validation import Severity
+
+if TYPE_CHECKING:
+    from lakestack.lake import CodeVersion
 
 __all__ = [
     "STAGES",
@@ -16,10 +20,12 @@ __all__ = [
     "GateReport",
     "GateResult",
     "Holdout",
+    "Lineage",
     "ModelVersionInfo",
     "Promotion",
     "RegisteredModelInfo",
     "Stage",
+    "TrainingPeriod",
     "Transition",
 ]
 
@@ -65,6 +71,82 @@ class Holdout:
             filters=doc.get("filters"),
             environment=doc.get("environment"),
         )
+
+
+def _utc(value: datetime | date | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TrainingPeriod:
+    """The time range of the rows a version was trained on: `start <= column < end`.
+
+    The regression gate keeps a candidate's holdout out of production's training period with it.
+    Naive times and dates are UTC; ISO 8601 text is accepted.
+
+    Example:
+        >>> TrainingPeriod("sched_dep_ts", "2013-01-01", "2013-07-01")  # doctest: +SKIP
+    """
+
+    column: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _utc(self.start))
+        object.__setattr__(self, "end", _utc(self.end))
+        if not self.start < self.end:
+            raise ValueError(f"training period: start {self.start} is not before end {self.end}")
+
+    def to_json(self) -> str:
+        doc = {"column": self.column, "start": self.start.isoformat(), "end": self.end.isoformat()}
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingPeriod:
+        doc = json.loads(text)
+        return cls(str(doc["column"]), doc["start"], doc["end"])
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a version comes from, recorded with it (tags `lakestack.*` and `lineage.json`).
+
+    Attributes:
+        training_tables: tables read to train and their Delta versions (the feature spec's
+            tables are added).
+        holdout: where the holdout is, so that gates can score it again later.
+        training_period: the time range of the training rows (the regression gate keeps later
+            candidates' holdouts out of it).
+        feature_spec: the training set's feature spec (`FeatureSpec`, a dict or JSON).
+        data_schema: the training data's schema and statistics (`validation.Schema`).
+        pipeline_run_id: the pipeline run that trained it (default: the lake's, `ctx.run_id`).
+        code: the code version (default: the project folder's git commit and dirty flag).
+        entry_point: `module:function` retraining from `TrainingInputs`, for `reproduce`.
+        params: training parameters (passed back to the entry point by `reproduce`).
+        metrics: evaluation metrics (compared by `reproduce`).
+
+    Example:
+        >>> Lineage(training_tables={"gold.flights_training": 7},
+        ...         holdout=Holdout("gold.flights_training", 7, "delayed"),
+        ...         training_period=TrainingPeriod("sched_dep_ts", "2013-01-01", "2013-07-01"),
+        ...         metrics={"roc_auc": 0.74})  # doctest: +SKIP
+    """
+
+    training_tables: Mapping[str, int] = field(default_factory=dict)
+    holdout: Holdout | None = None
+    training_period: TrainingPeriod | None = None
+    feature_spec: Any = None
+    data_schema: Any = None
+    pipeline_run_id: str | None = None
+    code: CodeVersion | None = None
+    entry_point: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,6 +199,25 @@ class ModelVersionInfo:
         """The recorded holdout, if one was logged."""
         value = self.tag("holdout")
         return None if value is None else Holdout.from_json(value)
+
+    @property
+    def training_period(self) -> TrainingPeriod | None:
+        """The recorded time range of the training rows, if one was logged."""
+        value = self.tag("training_period")
+        return None if value is None else TrainingPeriod.from_json(value)
+
+    @property
+    def problem(self) -> ProblemType | None:
+        """The recorded problem type (None for a version logged before lakestack recorded it)."""
+        value = self.tag("problem")
+        return None if value is None else check_problem(value)
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """A classifier's classes in the order of its probability columns (the last one is the
+        positive class of a binary model); None when not recorded."""
+        value = self.json_tag("classes")
+        return None if value is None else list(value)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -21,7 +21,14 @@ from flights_ml import features
 
 from lakestack.features import FeatureStore
 from lakestack.pipelines import TaskContext
-from lakestack.registry import Holdout, ModelRegistry, TrainingInputs, metric
+from lakestack.registry import (
+    Holdout,
+    Lineage,
+    ModelRegistry,
+    TrainingInputs,
+    TrainingPeriod,
+    metric,
+)
 from lakestack.validation import ValidationOptions, infer_schema, validate
 
 MODEL = "flights_delay"
@@ -269,15 +276,19 @@ def register(ctx: TaskContext) -> dict[str, Any]:
         MODEL,
         signature=infer_signature(example, booster.predict(example)),
         input_example=example.head(5),
-        feature_spec=prep["feature_spec"],
-        data_schema=ctx.upstream["validate_data"]["schema"],
-        training_tables={TRAINING_TABLE: prep["version"]},
-        holdout=Holdout(
-            TRAINING_TABLE, prep["version"], LABEL, filters=[["split", "=", "holdout"]]
+        lineage=Lineage(
+            feature_spec=prep["feature_spec"],
+            data_schema=ctx.upstream["validate_data"]["schema"],
+            training_tables={TRAINING_TABLE: prep["version"]},
+            holdout=Holdout(
+                TRAINING_TABLE, prep["version"], LABEL, filters=[["split", "=", "holdout"]]
+            ),
+            # the regression gate keeps later candidates' holdouts out of this period
+            training_period=TrainingPeriod("sched_dep_ts", prep["train_start"], prep["train_end"]),
+            metrics=ctx.upstream["evaluate"]["metrics"],
+            params=trained["params"],
+            entry_point="flights_ml.training:reproduce",
         ),
-        metrics=ctx.upstream["evaluate"]["metrics"],
-        params=trained["params"],
-        entry_point="flights_ml.training:reproduce",
     )
     ctx.record_mlflow_run(str(info.run_id))
     return {"version": info.version}

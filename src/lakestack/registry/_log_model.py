@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.metadata
 import json
 import tempfile
 import time
@@ -13,58 +12,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import RegistryError
-from lakestack.lake import CodeVersion, TableRef, code_version
+from lakestack.lake import TableRef, code_version
+from lakestack.registry._flavors import default_requirements, detect_flavor, save_options
 from lakestack.registry._loader import LINEAGE_DIR
+from lakestack.registry._problem import ModelProblem, model_evidence
 from lakestack.registry._tracking import (
     check_model_name,
     ensure_experiment,
     ensure_registered_model,
     to_info,
 )
-from lakestack.registry._types import TAG_PREFIX, Holdout, ModelVersionInfo
+from lakestack.registry._types import TAG_PREFIX, Holdout, Lineage, ModelVersionInfo
 
 if TYPE_CHECKING:
+    from lakestack.metric_catalog import ProblemType
     from lakestack.registry._registry import ModelRegistry
 
-__all__ = ["detect_flavor", "log_model", "spec_json", "spec_tables"]
-
-# Model classes' top-level package -> MLflow flavor module name.
-_FLAVORS = {
-    "lightgbm": "lightgbm",
-    "sklearn": "sklearn",
-    "xgboost": "xgboost",
-    "catboost": "catboost",
-    "torch": "pytorch",
-    "keras": "keras",
-    "tensorflow": "tensorflow",
-    "statsmodels": "statsmodels",
-    "prophet": "prophet",
-    "mlflow": "pyfunc",
-}
-# Flavors whose scikit-learn-style models MLflow serialises with skops by default.
-_SKOPS_FLAVORS = frozenset({"sklearn", "lightgbm", "xgboost"})
+__all__ = ["log_model", "spec_json", "spec_tables"]
 
 _SIGNATURE_HELP = (
     "Pass signature=mlflow.models.infer_signature(X_train, model.predict(X_train)) (the "
-    "training inputs and the model's outputs on them), or build one with "
-    "mlflow.models.ModelSignature. The signature is what serving validates requests against."
+    "training inputs and the model's outputs on them; model.predict_proba(X_train) for a "
+    "classifier's probabilities), "
+    "or build one with mlflow.models.ModelSignature. The signature is what serving validates "
+    "requests against."
 )
-
-
-def detect_flavor(model: Any) -> str:
-    """The MLflow flavor for a model object, from the package that defines its class."""
-    import mlflow.pyfunc
-
-    if isinstance(model, mlflow.pyfunc.PythonModel):
-        return "pyfunc"
-    for klass in type(model).__mro__:
-        package = klass.__module__.split(".")[0]
-        if package in _FLAVORS:
-            return _FLAVORS[package]
-    raise RegistryError(
-        f"cannot tell the MLflow flavor of a {type(model).__module__}.{type(model).__name__}; "
-        "pass flavor='sklearn' (or lightgbm, xgboost, pytorch, pyfunc, ...)"
-    )
 
 
 def spec_json(feature_spec: Any) -> str | None:
@@ -129,28 +101,6 @@ def _check_tables(reg: ModelRegistry, tables: Mapping[str, int | None], what: st
             )
 
 
-def _pinned(package: str) -> str | None:
-    try:
-        return f"{package}=={importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def default_requirements(flavor: str, module: Any) -> list[str]:
-    """The flavor's default requirements, pinned to the installed versions, without inference.
-
-    MLflow infers requirements by importing the model in a subprocess, which takes seconds;
-    the flavor's defaults are what that inference finds for plain models.
-    """
-    found = getattr(module, "get_default_pip_requirements", None)
-    requirements = list(found()) if callable(found) else []
-    if flavor in _SKOPS_FLAVORS:
-        requirements += [r for r in (_pinned("skops"),) if r]
-    if flavor == "pyfunc":
-        requirements += [r for r in (_pinned("cloudpickle"),) if r]
-    return requirements
-
-
 def log_model(
     reg: ModelRegistry,
     model: Any,
@@ -158,65 +108,94 @@ def log_model(
     *,
     signature: Any,
     input_example: Any = None,
-    flavor: str | None = None,
-    feature_spec: Any = None,
-    data_schema: Any = None,
-    training_tables: Mapping[str, int] | None = None,
-    holdout: Holdout | None = None,
-    metrics: Mapping[str, float] | None = None,
-    params: Mapping[str, Any] | None = None,
-    pipeline_run_id: str | None = None,
-    entry_point: str | None = None,
-    code: CodeVersion | None = None,
-    pip_requirements: list[str] | None = None,
+    lineage: Lineage | None = None,
+    problem: ProblemType | None = None,
     label: str | None = None,
-    description: str = "",
+    flavor: str | None = None,
     flavor_options: Mapping[str, Any] | None = None,
+    pip_requirements: list[str] | None = None,
+    description: str = "",
 ) -> ModelVersionInfo:
-    """See `ModelRegistry.log_model`."""
+    """Log a trained model and register it as a new version, with its lineage and problem type.
+
+    One MLflow run (params, metrics), one MLflow 3 logged model and one registered version
+    are created. The version's tags carry the lineage (`lakestack.*`: code version, training
+    tables and their Delta versions, training period, pipeline run id, holdout, metrics) and the
+    problem type (`lakestack.problem`, with `lakestack.classes` for a classifier); the feature
+    spec, the data schema and the lineage are stored as files beside the model
+    (`lakestack/*.json`), so serving gets them with the model.
+
+    Args:
+        model: a model of any MLflow flavor (scikit-learn, LightGBM, ...).
+        name: the registered model's name.
+        signature: the MLflow `ModelSignature` (required). A scikit-learn classifier whose
+            outputs are its class probabilities (`infer_signature(X, model.predict_proba(X))`)
+            serves them; ROC AUC and log loss need them.
+        input_example: a few input rows, stored and used by the infrastructure gate.
+        lineage: where the version comes from (`Lineage`: training tables, holdout, training
+            period, feature spec, data schema, run id, code version, entry point, params,
+            metrics).
+        problem: `binary`, `multiclass` or `regression` (default: `models.<name>.problem`,
+            else what the model and the holdout's labels say).
+        label: the label column (default: the holdout's, then `models.<name>.label`).
+        flavor: the MLflow flavor (detected from the model's class by default).
+        flavor_options: more arguments of the flavor's `save_model`, over lakestack's defaults
+            (`predict_proba` for a classifier whose signature says so; skops trusts the model's
+            types).
+        pip_requirements: the model's requirements (default: the flavor's, pinned; no
+            inference, which takes seconds).
+        description: the version's description.
+
+    Returns:
+        The new version.
+
+    Raises:
+        RegistryError: no signature; a feature spec, training table or holdout naming a
+            table that is not in the lake; an unknown flavor; a problem type that cannot be
+            told or that the model or labels contradict.
+
+    Example:
+        >>> registry.log_model(booster, "flights_delay", signature=signature,
+        ...     input_example=X.head(5),
+        ...     lineage=Lineage(holdout=Holdout("gold.flights_training", 3, "delayed")))
+        ... # doctest: +SKIP
+    """
     check_model_name(name)
     if signature is None:
         raise RegistryError(f"model {name!r} has no signature, so it is refused. {_SIGNATURE_HELP}")
-    spec = spec_json(feature_spec)
-    spec_refs = spec_tables(spec) if spec else {}
-    _check_tables(reg, spec_refs, "feature spec")
-    tables: dict[str, int] = {k: v for k, v in spec_refs.items() if v is not None}
-    for table, version in (training_tables or {}).items():
-        tables[str(TableRef.parse(table).name)] = int(version)
-    _check_tables(reg, {k: tables[k] for k in tables if k not in spec_refs}, "training tables")
-    if holdout is not None and holdout.environment in (None, reg.lake.environment):
-        _check_tables(reg, {holdout.table: holdout.version}, "holdout")
-        # Recorded with its environment, so a copy in another environment reads the same rows.
-        holdout = dataclasses.replace(holdout, environment=reg.lake.environment)
-    if entry_point is not None and ":" not in entry_point:
-        raise RegistryError(f"entry_point {entry_point!r} is not of the form module:function")
-
-    flavor = flavor or detect_flavor(model)
+    lineage = lineage or Lineage()
+    spec = spec_json(lineage.feature_spec)
+    tables, spec_tables_read, holdout = _checked_tables(reg, lineage, spec)
+    if lineage.entry_point is not None and ":" not in lineage.entry_point:
+        raise RegistryError(
+            f"entry_point {lineage.entry_point!r} is not of the form module:function"
+        )
+    flavor = flavor or detect_flavor(model, signature)
     try:
         module = importlib.import_module(f"mlflow.{flavor}")
     except ImportError as exc:
         raise RegistryError(f"MLflow has no flavor {flavor!r}: {exc}") from exc
-    code = code or code_version(reg.project.root)
-    from lakestack.registry._reproduce import git_location
-
-    location = git_location(reg.project.root)
-    label = label or (holdout.label if holdout else None) or reg.model_config(name).label
-    lineage: dict[str, Any] = {
-        "environment": reg.environment.name,
-        "principal": reg.lake.context.principal,
-        "pipeline_run_id": pipeline_run_id,
-        "code_commit": code.commit,
-        "code_dirty": code.dirty,
-        "code_path": None if location is None else location[1],
-        "training_tables": tables,
-        "feature_tables": sorted(spec_refs),
-        "holdout": None if holdout is None else json.loads(holdout.to_json()),
-        "label": label,
-        "entry_point": entry_point,
-        "params": {k: _plain(v) for k, v in (params or {}).items()},
-        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
-    }
-    tags = _tags(lineage)
+    config = reg.model_config(name)
+    if problem is not None and config.problem is not None and problem != config.problem:
+        raise RegistryError(
+            f"problem={problem!r} contradicts models.{name}.problem: {config.problem}"
+        )
+    label = label or (holdout.label if holdout else None) or config.label
+    target = ModelProblem.decide(
+        name,
+        declared=problem or config.problem,
+        evidence=model_evidence(model),
+        labels=None if holdout is None else _labels(reg, holdout),
+    )
+    options = save_options(
+        flavor,
+        model,
+        classifier=target.problem != "regression",
+        options=dict(flavor_options or {}),
+        signature=signature,
+    )
+    record = _record(reg, lineage, tables, sorted(spec_tables_read), holdout, label)
+    record.update(target.tags())
     return _register(
         reg,
         name,
@@ -226,17 +205,81 @@ def log_model(
         signature=signature,
         input_example=input_example,
         pip_requirements=pip_requirements or default_requirements(flavor, module),
-        flavor_options=dict(flavor_options or {}),
+        flavor_options=options,
         files={
             "feature_spec.json": spec,
-            "data_schema.json": _schema_json(data_schema),
-            "lineage.json": json.dumps(lineage, indent=2, sort_keys=True, default=str),
+            "data_schema.json": _schema_json(lineage.data_schema),
+            "lineage.json": json.dumps(record, indent=2, sort_keys=True, default=str),
         },
-        tags=tags,
-        metrics=lineage["metrics"],
-        params=lineage["params"],
+        tags=_tags(record),
+        metrics=record["metrics"],
+        params=record["params"],
         description=description,
     )
+
+
+def _checked_tables(
+    reg: ModelRegistry, lineage: Lineage, spec: str | None
+) -> tuple[dict[str, int], dict[str, int | None], Holdout | None]:
+    """The training tables (the feature spec's included), checked to exist, and the holdout
+    stamped with its environment."""
+    spec_refs = spec_tables(spec) if spec else {}
+    _check_tables(reg, spec_refs, "feature spec")
+    tables: dict[str, int] = {k: v for k, v in spec_refs.items() if v is not None}
+    for table, version in lineage.training_tables.items():
+        tables[str(TableRef.parse(table).name)] = int(version)
+    _check_tables(reg, {k: tables[k] for k in tables if k not in spec_refs}, "training tables")
+    holdout = lineage.holdout
+    if holdout is not None and holdout.environment in (None, reg.lake.environment):
+        _check_tables(reg, {holdout.table: holdout.version}, "holdout")
+        # Recorded with its environment, so a copy in another environment reads the same rows.
+        holdout = dataclasses.replace(holdout, environment=reg.lake.environment)
+    return tables, spec_refs, holdout
+
+
+def _labels(reg: ModelRegistry, holdout: Holdout) -> Any:
+    """The holdout's label values (only that column is read), or None when it has none."""
+    from lakestack.registry._gates import read_holdout
+
+    if holdout.label not in reg.lake.schema(holdout.table, _other_env(reg, holdout)).names:
+        return None
+    return read_holdout(reg, holdout, columns=[holdout.label]).get_column(holdout.label)
+
+
+def _other_env(reg: ModelRegistry, holdout: Holdout) -> str | None:
+    return holdout.environment if holdout.environment != reg.lake.environment else None
+
+
+def _record(
+    reg: ModelRegistry,
+    lineage: Lineage,
+    tables: dict[str, int],
+    feature_tables: list[str],
+    holdout: Holdout | None,
+    label: str | None,
+) -> dict[str, Any]:
+    """The lineage document: `lineage.json`, and the version's `lakestack.*` tags."""
+    from lakestack.registry._reproduce import git_location
+
+    code = lineage.code or code_version(reg.project.root)
+    location = git_location(reg.project.root)
+    period = lineage.training_period
+    return {
+        "environment": reg.environment.name,
+        "principal": reg.lake.context.principal,
+        "pipeline_run_id": lineage.pipeline_run_id or reg.lake.context.run_id,
+        "code_commit": code.commit,
+        "code_dirty": code.dirty,
+        "code_path": None if location is None else location[1],
+        "training_tables": tables,
+        "training_period": None if period is None else json.loads(period.to_json()),
+        "feature_tables": feature_tables,
+        "holdout": None if holdout is None else json.loads(holdout.to_json()),
+        "label": label,
+        "entry_point": lineage.entry_point,
+        "params": {k: _plain(v) for k, v in lineage.params.items()},
+        "metrics": {k: float(v) for k, v in lineage.metrics.items()},
+    }
 
 
 def _plain(value: Any) -> Any:
