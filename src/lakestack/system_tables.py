@@ -34,6 +34,7 @@ __all__ = [
     "ALL",
     "INFERENCE",
     "MODEL_TRANSITIONS",
+    "MONITOR_QUALITY_BY_CLASS",
     "MONITOR_DRIFT",
     "MONITOR_PROFILE",
     "MONITOR_QUALITY",
@@ -310,6 +311,17 @@ MONITOR_QUALITY = SystemTable(
     extra="one float64 column per quality metric the monitor computes",
 )
 
+MONITOR_QUALITY_BY_CLASS = SystemTable(
+    name="monitoring.{monitor}_quality_by_class",
+    columns=_cols(
+        f"{_WINDOW} class:string support:int64 precision:float64 recall:float64 f1:float64"
+        " roc_auc:float64 labels_version:int64 computed_at:timestamp"
+    ),
+    keys=("window_start", "class"),
+    doc="a multiclass model's quality per class of one window (ROC AUC: the class against "
+    "the rest; support: its labeled rows)",
+)
+
 MONITOR_STATE = SystemTable(
     name="monitoring.{monitor}_state",
     columns=_cols(f"{_WINDOW} rows:int64 processed_at:timestamp"),
@@ -326,6 +338,7 @@ ALL: tuple[SystemTable, ...] = (
     MONITOR_PROFILE,
     MONITOR_DRIFT,
     MONITOR_QUALITY,
+    MONITOR_QUALITY_BY_CLASS,
     MONITOR_STATE,
 )
 """Every system table, in the order of the layers that write them."""

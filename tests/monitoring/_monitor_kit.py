@@ -22,13 +22,21 @@ TABLE = "inference.flights"
 
 
 def write_project(
-    folder: Path, monitors: dict[str, Any], jobs: dict[str, Any] | None = None
+    folder: Path,
+    monitors: dict[str, Any],
+    jobs: dict[str, Any] | None = None,
+    models: dict[str, Any] | None = None,
 ) -> Project:
-    """A project with these monitors, a `baseline.json` of unshifted data and `monitor_tasks.py`."""
+    """A project with these monitors, a `baseline.json` of unshifted data and `monitor_tasks.py`;
+    the model `flights` is declared binary unless `models` says otherwise."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "monitor_tasks.py", folder / "monitor_tasks.py")
     infer_schema(batch(0, 2000, seed=99).select("x", "c")).save(folder / "baseline.json")
-    config: dict[str, Any] = {"project": {"name": "mon"}, "monitors": monitors}
+    config: dict[str, Any] = {
+        "project": {"name": "mon"},
+        "models": {"flights": {"problem": "binary"}} if models is None else models,
+        "monitors": monitors,
+    }
     if jobs:
         config["jobs"] = jobs
     (folder / "lakestack.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

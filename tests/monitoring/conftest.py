@@ -15,7 +15,11 @@ from lakestack.config import Project
 def make_project(tmp_path: Path) -> MakeProject:
     """Makes a project with monitors (and jobs) in a temporary folder."""
 
-    def make(monitors: dict[str, Any], jobs: dict[str, Any] | None = None) -> Project:
-        return write_project(tmp_path / "proj", monitors, jobs)
+    def make(
+        monitors: dict[str, Any],
+        jobs: dict[str, Any] | None = None,
+        models: dict[str, Any] | None = None,
+    ) -> Project:
+        return write_project(tmp_path / "proj", monitors, jobs, models)
 
     return make

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ FEATURES = ["x1", "x2", "o"]
 ORIGINS = ["EWR", "JFK", "LGA"]
 
 
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def make_frame(n: int = 600, seed: int = 0) -> pl.DataFrame:
     """Two informative features, an origin (slice column) and a binary label `y`."""
     rng = np.random.default_rng(seed)
@@ -29,7 +33,23 @@ def make_frame(n: int = 600, seed: int = 0) -> pl.DataFrame:
     logit = 2.0 * x1 - 1.5 * x2
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     o = np.array([ORIGINS.index(v) for v in origin], dtype=np.float64)
-    return pl.DataFrame({"x1": x1, "x2": x2, "o": o, "origin": origin, "y": y})
+    ts = [T0 + timedelta(hours=3 * i) for i in range(n)]  # n = 600: 75 days from T0
+    return pl.DataFrame({"x1": x1, "x2": x2, "o": o, "origin": origin, "y": y, "ts": ts})
+
+
+def regression_frame(n: int = 600, seed: int = 0) -> pl.DataFrame:
+    """The features of `make_frame` and a continuous label `y` (a price, say)."""
+    frame = make_frame(n, seed)
+    noise = np.random.default_rng(seed + 100).normal(0, 1, n)
+    return frame.with_columns(y=100 + 20 * frame["x1"] - 10 * frame["x2"] + noise)
+
+
+def multiclass_frame(n: int = 600, seed: int = 0) -> pl.DataFrame:
+    """The features of `make_frame` and a label `y` of three classes."""
+    frame = make_frame(n, seed)
+    noise = np.random.default_rng(seed + 200).normal(0, 0.5, n)
+    score = frame["x1"].to_numpy() + noise
+    return frame.with_columns(y=pl.Series(np.digitize(score, [-0.5, 0.5]), dtype=pl.Int64))
 
 
 class Kit:
@@ -45,8 +65,11 @@ class Kit:
                 shutil.copy(template, root / ".lakestack" / env / "mlflow.db")
         self.configure()
 
-    def configure(self, gates: dict[str, Any] | None = None, label: str = "y") -> ModelRegistry:
-        """Write lakestack.yaml with these gates for the kit's model; the dev registry."""
+    def configure(
+        self, gates: dict[str, Any] | None = None, label: str = "y", **model: Any
+    ) -> ModelRegistry:
+        """Write lakestack.yaml with these gates (and `problem=`...) for the kit's model; the
+        dev registry."""
         dev = "sqlite:///.lakestack/dev/mlflow.db" if self.dev_tracking == "sqlite" else None
         doc = {
             "project": {"name": "regtest"},
@@ -62,18 +85,19 @@ class Kit:
                     "online_store": "sqlite:///.lakestack/prod/online.db",
                 },
             },
-            "models": {self.model: {"label": label, "gates": gates or {}}},
+            "models": {self.model: {"label": label, "gates": gates or {}, **model}},
         }
         (self.root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         self.project: Project = load_project(self.root)
         self.registry = ModelRegistry(self.project, "dev")
         return self.registry
 
-    def holdout(self, seed: int = 1) -> Holdout:
-        """Write a holdout table (first call) and return its reference."""
+    def holdout(self, seed: int = 1, frame: pl.DataFrame | None = None) -> Holdout:
+        """Write a holdout table (`make_frame` unless `frame` is given; first call only) and
+        return its reference."""
         lake = self.registry.lake
         if not lake.exists("gold.holdout"):
-            lake.append("gold.holdout", make_frame(600, seed))
+            lake.append("gold.holdout", make_frame(600, seed) if frame is None else frame)
         return Holdout("gold.holdout", lake.version("gold.holdout"), "y")
 
     def train(self, kind: str = "good", seed: int = 0) -> Any:

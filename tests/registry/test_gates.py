@@ -44,8 +44,7 @@ def test_thresholds_pass_and_fail_and_a_failure_moves_no_alias(kit: Kit) -> None
     assert tags["lakestack.gates.staging"] == "failed"
 
 
-def test_regression_is_judged_with_a_bootstrap_interval(sqlite_kit: Kit) -> None:
-    kit = sqlite_kit
+def test_regression_is_judged_with_a_bootstrap_interval(kit: Kit) -> None:
     reg = kit.configure({"regression": {"metric": "roc_auc", "margin": 0.02, "resamples": 200}})
     first = kit.log(kit.train())
     only = reg.evaluate_gates(kit.model, first.version, stage="production")
@@ -82,8 +81,7 @@ def _slice_model(invert: str | None) -> object:
     return model.fit(frame.select(["x1", "x2", "o"]).to_pandas(), y)
 
 
-def test_slices_fail_when_one_origin_regresses(sqlite_kit: Kit) -> None:
-    kit = sqlite_kit
+def test_slices_fail_when_one_origin_regresses(kit: Kit) -> None:
     reg = kit.configure({"slices": {"columns": ["origin"], "min_support": 50, "tolerance": 0.05}})
     base = kit.log(_slice_model(None))
     reg.promote(kit.model, base.version, to="production")
@@ -101,8 +99,7 @@ def test_slices_fail_when_one_origin_regresses(sqlite_kit: Kit) -> None:
     assert reg.alias_holder(kit.model, "production").version == base.version  # type: ignore[union-attr]
 
 
-def test_infrastructure_loads_in_a_fresh_process_and_checks_latency(sqlite_kit: Kit) -> None:
-    kit = sqlite_kit
+def test_infrastructure_loads_in_a_fresh_process_and_checks_latency(kit: Kit) -> None:
     reg = kit.configure({"infrastructure": {"latency_ms": 2000, "requests": 5}})
     info = kit.log(kit.train())
     # One fresh process judged against two budgets: generous passes, tiny fails.
@@ -111,6 +108,12 @@ def test_infrastructure_loads_in_a_fresh_process_and_checks_latency(sqlite_kit: 
     assert result.passed, result.message
     assert result.numbers["rows"] == 3 and result.numbers["p95_ms"] > 0
     assert "output matches the signature" in result.message
+    # timed after a warm-up, with every thread pool of the process (BLAS, OpenMP) pinned to
+    # one thread: unpinned, they took every core and fought other processes for them
+    assert result.numbers["warmup"] == 5 and result.numbers["requests"] == 5
+    assert "after 5 warm-up request(s), 1 thread(s)" in result.message
+    pools = result.numbers["thread_pools"]
+    assert pools and {p["threads"] for p in pools} == {1}, pools
 
     reg = kit.configure({"infrastructure": {"latency_ms": 0.0001, "requests": 5}})
     refused = reg.promote(kit.model, info.version, to="production", raise_on_failure=False)

@@ -49,6 +49,9 @@ def test_models_commands(sqlite_kit: Kit, capsys: pytest.CaptureFixture[str]) ->
 
     code, out, _ = run(capsys, kit, "list")
     assert code == 0 and m in out
+    # each version lists the aliases it holds, in the table and in JSON
+    code, out, _ = run(capsys, kit, "versions", m, "--json")
+    assert [(v["version"], v["aliases"]) for v in json.loads(out)] == [(2, ["production"]), (1, [])]
     code, out, _ = run(capsys, kit, "rollback", m, "--reason", "oops")
     assert code == 0 and "is now version 1 (was 2)" in out
     code, out, _ = run(capsys, kit, "history", m, "--json")
@@ -68,3 +71,8 @@ def test_models_commands(sqlite_kit: Kit, capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and "trained outside git" in err
     code, _, err = run(capsys, kit, "show", "nope")
     assert code == 1 and "no registered model 'nope'" in err
+
+    run(capsys, kit, "promote", m, "1", "--to", "staging")
+    code, out, _ = run(capsys, kit, "versions", m)
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
+    assert code == 0 and "staging, production" in rows["1"] and "production" not in rows["2"]

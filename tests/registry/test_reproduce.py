@@ -48,10 +48,11 @@ def _git(repo: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def repo_kit(tmp_path: Path, mlflow_template: Path) -> Kit:
-    """A project in a sub-folder of a git repository, with a tiny training package."""
+def repo_kit(tmp_path: Path, backend: str, mlflow_template: Path) -> Kit:
+    """A project in a sub-folder of a git repository, with a tiny training package, its dev
+    registry on SQLite or PostgreSQL."""
     repo = tmp_path / "repo"
-    kit = Kit(repo / "proj", "sqlite", mlflow_template)
+    kit = Kit(repo / "proj", backend, mlflow_template)
     package = kit.root / "tinyml"
     package.mkdir()
     (package / "__init__.py").write_text("")

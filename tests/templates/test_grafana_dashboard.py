@@ -155,7 +155,13 @@ def _monitor_exposition(tmp_path: Path) -> str:
         "labels": {"table": "labels.flights", "keys": ["request_id", "row"], "column": "label"},
     }
     (root / "lakestack.yaml").write_text(
-        yaml.safe_dump({"project": {"name": "dash"}, "monitors": {"flights": monitor}})
+        yaml.safe_dump(
+            {
+                "project": {"name": "dash"},
+                "models": {"flights": {"problem": "binary"}},
+                "monitors": {"flights": monitor},
+            }
+        )
     )
     project = load_project(root)
     lake = Lake.for_environment(project, "dev")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from lakestack.config import MonitorConfig, Project
     from lakestack.lake import Lake
+    from lakestack.metric_catalog import ProblemType
 
 __all__ = ["evaluate_alerts", "read_alerts"]
 
@@ -36,18 +37,31 @@ def read_alerts(lake: Lake, monitor: str | None = None) -> pl.DataFrame | None:
 
 
 def evaluate_alerts(
-    project: Project, lake: Lake, name: str, config: MonitorConfig, now: datetime
+    project: Project,
+    lake: Lake,
+    name: str,
+    config: MonitorConfig,
+    now: datetime,
+    problem: ProblemType | None = None,
 ) -> list[Alert]:
     """Evaluate a monitor's rules, record state changes and run the actions of changes.
 
+    Args:
+        problem: the model's problem type when known: a `quality.<metric>` must fit it.
+
     Returns:
         The alerts that started firing or resolved in this evaluation.
+
+    Raises:
+        MonitoringError: a rule does not parse, or names a metric that does not fit.
     """
     import polars as pl
 
     if not config.alerts:
         return []
-    conditions = {rule.name: parse_condition(rule.when, rule.name) for rule in config.alerts}
+    conditions = {
+        rule.name: parse_condition(rule.when, rule.name, problem) for rule in config.alerts
+    }
     tables = metric_tables(name)
     frames = {
         table: read_or_none(lake, tables[table]) for table in {c.table for c in conditions.values()}

@@ -10,6 +10,7 @@ from lakestack.errors import MonitoringError, RegistryError
 from lakestack.monitoring._actions import Alert
 from lakestack.monitoring._alerts import evaluate_alerts
 from lakestack.monitoring._drift import window_drift
+from lakestack.monitoring._problem import ProblemLookup
 from lakestack.monitoring._profile import profile_windows
 from lakestack.monitoring._quality import update_quality
 from lakestack.monitoring._tables import metric_tables, read_or_none
@@ -139,7 +140,8 @@ def run_monitor(
         What the pass did.
 
     Raises:
-        MonitoringError: an unknown monitor or column, or no baseline.
+        MonitoringError: an unknown monitor or column, or no baseline; with labels, a model
+            whose problem type cannot be told, or a quality metric that does not fit it.
 
     Example:
         >>> run_monitor(project, "flights", env="prod").windows  # doctest: +SKIP
@@ -192,8 +194,9 @@ def run_monitor(
             lake.merge(tables["drift"], drift, keys=list(MONITOR_DRIFT.keys))
         lake.merge(tables["state"], _state(windows, counts, now), keys=list(MONITOR_STATE.keys))
         processed, profile_rows, drift_rows = tuple(windows), profile.height, drift.height
-    quality = update_quality(lake, config, tables, length, now)
-    alerts = evaluate_alerts(project, lake, name, config, now)
+    problems = ProblemLookup(project, config, env or lake.environment)
+    quality = update_quality(lake, config, tables, length, now, problems)
+    alerts = evaluate_alerts(project, lake, name, config, now, problems.declared)
     return MonitorResult(
         monitor=name,
         windows=processed,

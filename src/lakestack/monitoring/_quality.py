@@ -1,91 +1,133 @@
-"""Model quality of a window once its labels have joined: classifier and regressor metrics."""
+"""Model quality of a window once its labels have joined: the metrics of the model's problem type,
+and for a multiclass model the metrics of each class.
+
+The predictions are read from the inference table: the `prediction` column (a binary model's
+positive-class probability, a regressor's value) or, for a multiclass model, the `output` column
+(one probability per class, in the order of the classes its version recorded). The metrics are
+the registry's (`lakestack.registry.metric`), so a gate and a monitor agree on a number.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lakestack.errors import MonitoringError
+from lakestack.errors import LakestackError, MonitoringError
+from lakestack.metric_catalog import PROBABILITY_METRICS
 from lakestack.monitoring._windows import Window
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
     import numpy.typing as npt
+    import polars as pl
 
     from lakestack.config import MonitorConfig
     from lakestack.lake import Lake
+    from lakestack.monitoring._problem import ProblemLookup
+    from lakestack.registry import ModelProblem
 
-__all__ = ["CLASSIFIER_METRICS", "REGRESSOR_METRICS", "quality_metrics", "update_quality"]
-
-CLASSIFIER_METRICS = ("accuracy", "roc_auc", "log_loss")
-REGRESSOR_METRICS = ("rmse", "mae")
-_EPS = 1e-15
+__all__ = ["class_metrics", "quality_metrics", "update_quality"]
 
 
 def quality_metrics(
-    predictions: npt.ArrayLike, labels: npt.ArrayLike, problem: str
+    predictions: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    problem: ModelProblem,
+    metrics: list[str] | None = None,
 ) -> dict[str, float | None]:
     """The quality metrics of one window.
 
     Args:
-        predictions: a classifier's positive-class probabilities (or 0/1 classes), or a
-            regressor's predictions.
-        labels: the true 0/1 classes, or the true values.
-        problem: `classification` or `regression`.
+        predictions: a binary model's positive-class probabilities, a regressor's values, or a
+            multiclass model's probabilities (one row per prediction, one column per class).
+        labels: the true classes (as the model's classes) or values.
+        problem: the model's problem type and classes (`ModelProblem`).
+        metrics: the metrics (default: every metric of the problem type).
 
     Returns:
-        Every metric of the problem; None where undefined (ROC AUC of a single class).
+        Each metric; None where undefined (the ROC AUC of one class, no labeled rows) or where
+        the model returned classes and the metric needs probabilities.
     """
-    pred = np.asarray(predictions, dtype=np.float64)
-    true = np.asarray(labels, dtype=np.float64)
-    keep = ~(np.isnan(pred) | np.isnan(true))
-    pred, true = pred[keep], true[keep]
-    if problem == "regression":
-        if not len(pred):
-            return dict.fromkeys(REGRESSOR_METRICS)
-        error = pred - true
-        return {
-            "rmse": float(math.sqrt(np.mean(error**2))),
-            "mae": float(np.mean(np.abs(error))),
-        }
-    if not len(pred):
-        return dict.fromkeys(CLASSIFIER_METRICS)
-    positive = true >= 0.5
-    prob = np.clip(pred, _EPS, 1 - _EPS)
-    return {
-        "accuracy": float(np.mean((pred >= 0.5) == positive)),
-        "roc_auc": _roc_auc(pred, positive),
-        "log_loss": float(-np.mean(np.where(positive, np.log(prob), np.log(1 - prob)))),
-    }
+    from lakestack.metric_catalog import MODEL_METRICS
+    from lakestack.registry import metric
+
+    wanted = list(metrics or MODEL_METRICS[problem.problem])
+    y, scores, probabilities = _encoded(predictions, labels, problem)
+    out: dict[str, float | None] = {}
+    for name in wanted:
+        if not len(y) or (name in PROBABILITY_METRICS and not probabilities):
+            out[name] = None
+            continue
+        value = metric(name, y, scores)
+        out[name] = value if np.isfinite(value) else None
+    return out
 
 
-def _roc_auc(scores: npt.NDArray[np.float64], positive: npt.NDArray[np.bool_]) -> float | None:
-    """ROC AUC as the Mann-Whitney U statistic, with average ranks for ties."""
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores), dtype=np.float64)
-    # average ranks of tied scores
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    average = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(average, counts)
-    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2.0
-    return u / (n_pos * n_neg)
+def class_metrics(
+    predictions: npt.ArrayLike, labels: npt.ArrayLike, problem: ModelProblem
+) -> list[dict[str, Any]]:
+    """A multiclass window's metrics per class: support, precision, recall, F1, ROC AUC (the
+    class against the rest), one dict per class of the model."""
+    from lakestack.registry import metric
+
+    assert problem.classes is not None
+    y, scores, probabilities = _encoded(predictions, labels, problem)
+    predicted = scores.argmax(axis=1) if len(y) else np.zeros(0)
+    rows = []
+    for index, name in enumerate(problem.classes):
+        truth = (y == index).astype(np.float64)
+        chosen = (predicted == index).astype(np.float64)
+        row: dict[str, Any] = {"class": str(name), "support": int(truth.sum())}
+        row["precision"] = metric("precision", truth, chosen) if chosen.any() else None
+        row["recall"] = metric("recall", truth, chosen) if truth.any() else None
+        row["f1"] = metric("f1", truth, chosen) if truth.any() or chosen.any() else None
+        auc = metric("roc_auc", truth, scores[:, index]) if probabilities and len(y) else None
+        row["roc_auc"] = None if auc is None or not np.isfinite(auc) else auc
+        rows.append(row)
+    return rows
+
+
+def _encoded(
+    predictions: npt.ArrayLike, labels: npt.ArrayLike, problem: ModelProblem
+) -> tuple[Any, Any, bool]:
+    """Labels and scores as the metrics take them; rows missing either are left out."""
+    pred = np.asarray(predictions)
+    true = np.asarray(labels)
+    if problem.problem == "multiclass":  # rows of probabilities; None where none was logged
+        keep = np.asarray([p is not None for p in pred], dtype=bool)
+        width = len(problem.classes or ())
+        pred = np.asarray([p for p in pred if p is not None], dtype=np.float64).reshape(-1, width)
+        true = true[keep]
+    else:
+        pred = pred.astype(np.float64)
+        keep = ~np.isnan(pred)
+        pred, true = pred[keep], true[keep]
+    if true.dtype.kind == "f":
+        known = ~np.isnan(true)
+        pred, true = pred[known], true[known]
+    try:
+        y = problem.targets(true)
+        scores, probabilities = problem.scores(pred)
+    except LakestackError as exc:
+        raise MonitoringError(f"the labels or predictions do not fit the model: {exc}") from exc
+    return y, scores, probabilities
 
 
 def update_quality(
-    lake: Lake, config: MonitorConfig, tables: dict[str, str], length: timedelta, now: datetime
+    lake: Lake,
+    config: MonitorConfig,
+    tables: dict[str, str],
+    length: timedelta,
+    now: datetime,
+    problems: ProblemLookup,
 ) -> list[Window]:
     """Recompute the quality of processed windows when the label table has a new version.
 
     Labels arrive late: each pass that sees a new version of the label table joins it again to
-    the inference rows of every processed window and merges the quality rows (keyed by window).
+    the inference rows of every processed window and merges the quality rows (keyed by window;
+    a multiclass model's per-class rows by window and class).
 
     Returns:
         The windows whose labeled row count changed (new labels joined).
@@ -110,20 +152,71 @@ def update_quality(
         and starts <= set(existing.get_column("window_start").to_list())
     ):
         return []
-    for table, names in (
-        (config.table, lake.schema(config.table).names),
-        (labels.table, lake.schema(labels.table).names),
-    ):
-        missing = [k for k in labels.keys if k not in names]
+    joined = _joined(lake, config, state, length)
+    versions = _versions(joined)
+    problem = problems.for_versions(versions)
+    from lakestack.monitoring._problem import quality_metric_names
+
+    wanted = quality_metric_names(config, problem)
+    groups = {k[0]: g for k, g in joined.partition_by("window_start", as_dict=True).items()}
+    before = (
+        {}
+        if existing is None
+        else dict(existing.select("window_start", "labeled_rows").iter_rows())
+    )
+    rows: list[dict[str, Any]] = []
+    per_class: list[dict[str, Any]] = []
+    changed: list[Window] = []
+    for start, end, count in state.select("window_start", "window_end", "rows").iter_rows():
+        group = groups.get(start)
+        labeled = 0 if group is None else group.height
+        stamp = {"window_start": start, "window_end": end}
+        metrics: dict[str, float | None] = dict.fromkeys(wanted)
+        if group is not None:
+            predictions = _predictions(group, config, problems, problem)
+            truth = group[labels.column].to_numpy()
+            metrics = quality_metrics(predictions, truth, problem, wanted)
+            if problem.problem == "multiclass":
+                for row in class_metrics(predictions, truth, problem):
+                    per_class.append(
+                        {**stamp, **row, "labels_version": version, "computed_at": now}
+                    )
+        rows.append(
+            {**stamp, "rows": count, "labeled_rows": labeled, **metrics}
+            | {"labels_version": version, "computed_at": now}
+        )
+        if before.get(start, 0) != labeled:
+            changed.append(Window(start, end))
+    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col(m).cast(pl.Float64) for m in wanted
+    )
+    lake.merge(tables["quality"], frame, keys=["window_start"])
+    if per_class:
+        lake.merge(tables["quality_by_class"], _class_frame(per_class), keys=["window_start", "class"])
+    return changed
+
+
+def _joined(
+    lake: Lake, config: MonitorConfig, state: pl.DataFrame, length: timedelta
+) -> pl.DataFrame:
+    """The inference rows of the processed windows joined with their labels, with their window."""
+    import polars as pl
+
+    labels = config.labels
+    assert labels is not None
+    names = lake.schema(config.table).names
+    for table, columns in ((config.table, names), (labels.table, lake.schema(labels.table).names)):
+        missing = [k for k in labels.keys if k not in columns]
         if missing:
             raise MonitoringError(
                 f"label join keys {', '.join(missing)} are not columns of {table}; "
-                f"its columns: {', '.join(names)} (set the monitor's `labels.keys`)"
+                f"its columns: {', '.join(columns)} (set the monitor's `labels.keys`)"
             )
-    time_col, pred = config.time_column, config.prediction_column
+    time_col = config.time_column
+    wanted = [*labels.keys, time_col, config.prediction_column, "model_version", "output"]
     inference = lake.read_polars(
         config.table,
-        columns=list(dict.fromkeys([*labels.keys, time_col, pred])),
+        columns=[c for c in dict.fromkeys(wanted) if c in names],
         filters=[(time_col, ">=", state["window_start"].min())],
     ).filter(
         (pl.col(time_col) >= state["window_start"].min())
@@ -133,47 +226,49 @@ def update_quality(
         subset=labels.keys, keep="last"
     )
     step = int(length.total_seconds() * 1_000_000)
-    joined = inference.join(truth, on=labels.keys, how="inner").with_columns(
+    return inference.join(truth, on=labels.keys, how="inner").with_columns(
         pl.from_epoch(pl.col(time_col).dt.epoch("us") // step * step, time_unit="us")
         .dt.replace_time_zone("UTC")
         .alias("window_start")
     )
-    groups = {k[0]: g for k, g in joined.partition_by("window_start", as_dict=True).items()}
-    wanted = config.metrics or list(
-        REGRESSOR_METRICS if config.problem == "regression" else CLASSIFIER_METRICS
-    )
-    before = (
-        {}
-        if existing is None
-        else dict(existing.select("window_start", "labeled_rows").iter_rows())
-    )
-    rows: list[dict[str, Any]] = []
-    changed: list[Window] = []
-    for start, end, count in state.select("window_start", "window_end", "rows").iter_rows():
-        group = groups.get(start)
-        labeled = 0 if group is None else group.height
-        metrics = (
-            quality_metrics(group[pred].to_numpy(), group[labels.column].to_numpy(), config.problem)
-            if group is not None
-            else {}
+
+
+def _versions(joined: pl.DataFrame) -> list[int]:
+    if "model_version" not in joined.columns:
+        return []
+    return sorted(int(v) for v in joined["model_version"].drop_nulls().unique().to_list())
+
+
+def _predictions(
+    group: pl.DataFrame, config: MonitorConfig, problems: ProblemLookup, problem: ModelProblem
+) -> Any:
+    """A window's predictions: the prediction column, or a multiclass model's probabilities
+    (from `output`, each row's columns put in the order of `problem`'s classes)."""
+    if problem.problem != "multiclass":
+        return group[config.prediction_column].to_numpy()
+    import orjson
+
+    if "output" not in group.columns:
+        raise MonitoringError(
+            f"{config.table} has no `output` column holding the class probabilities of the "
+            "multiclass model; monitor the inference table an endpoint writes"
         )
-        row: dict[str, Any] = {
-            "window_start": start,
-            "window_end": end,
-            "rows": count,
-            "labeled_rows": labeled,
-            **{m: metrics.get(m) for m in (*CLASSIFIER_METRICS, *REGRESSOR_METRICS)},
-            "labels_version": version,
-            "computed_at": now,
-        }
-        rows.append({k: v for k, v in row.items() if k not in _ALL or k in wanted})
-        if before.get(start, 0) != labeled:
-            changed.append(Window(start, end))
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        pl.col(m).cast(pl.Float64) for m in wanted
-    )
-    lake.merge(tables["quality"], frame, keys=["window_start"])
-    return changed
+    assert problem.classes is not None
+    versions = group["model_version"].to_list() if "model_version" in group.columns else None
+    out: list[Any] = []
+    for i, text in enumerate(group["output"].to_list()):
+        values = None if text is None else orjson.loads(text)
+        if values is not None and versions is not None and versions[i] is not None:
+            own = problems.for_versions([int(versions[i])]).classes
+            if own is not None and own != problem.classes:
+                values = [values[own.index(c)] for c in problem.classes]
+        out.append(values)
+    return np.asarray(out, dtype=object)
 
 
-_ALL = (*CLASSIFIER_METRICS, *REGRESSOR_METRICS)
+def _class_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    import polars as pl
+
+    from lakestack.system_tables import MONITOR_QUALITY_BY_CLASS
+
+    return pl.DataFrame(rows, schema=MONITOR_QUALITY_BY_CLASS.polars_schema())

@@ -92,6 +92,11 @@ class Condition:
         if self.table == "quality" and self.metric != "labeled_rows":
             # windows whose labels have not arrived yet say nothing about quality
             frame = frame.filter(pl.col("labeled_rows") > 0)
+        if self.metric not in frame.columns:
+            raise MonitoringError(
+                f"{self.text}: the {self.table} table has no column {self.metric!r} (its "
+                f"columns: {', '.join(frame.columns)}); the monitor does not compute it"
+            )
         if self.column is not None and "column" in frame.columns:
             frame = frame.filter(pl.col("column") == self.column)
         windows = sorted(frame.get_column("window_start").unique().to_list())[-self.m :]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from lakestack.system_tables import (
     ALERTS,
+    MONITOR_QUALITY_BY_CLASS,
     MONITOR_DRIFT,
     MONITOR_PROFILE,
     MONITOR_QUALITY,
@@ -27,12 +28,14 @@ _METRIC_TABLES = {
     "profile": MONITOR_PROFILE,
     "drift": MONITOR_DRIFT,
     "quality": MONITOR_QUALITY,
+    "quality_by_class": MONITOR_QUALITY_BY_CLASS,
     "state": MONITOR_STATE,
 }
 
 
 def metric_tables(monitor: str) -> dict[str, str]:
-    """`{"profile": "monitoring.<name>_profile", "drift": ..., "quality": ..., "state": ...}`."""
+    """`{"profile": "monitoring.<name>_profile", "drift": ..., "quality": ...,
+    "quality_by_class": ..., "state": ...}`."""
     return {kind: spec.table(monitor=monitor) for kind, spec in _METRIC_TABLES.items()}
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from lakestack.registry._infra import check_output
 from lakestack.registry._loader import LoadedModel, load_model
 from lakestack.registry._metrics import METRICS, BootstrapResult, bootstrap_difference, metric
+from lakestack.registry._problem import ModelProblem
 from lakestack.registry._registry import ModelRegistry
 from lakestack.registry._reproduce import Reproduction, TrainingInputs
 from lakestack.registry._transitions import TRANSITIONS_TABLE
@@ -53,6 +54,7 @@ __all__ = [
     "Holdout",
     "Lineage",
     "LoadedModel",
+    "ModelProblem",
     "ModelRegistry",
     "ModelVersionInfo",
     "Promotion",

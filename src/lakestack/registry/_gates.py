@@ -123,12 +123,20 @@ def _thresholds(ev: Evaluation, config: GatesConfig) -> list[GateResult]:
     ]
 
 
+def _named(ev: Evaluation, configured: str | None) -> str:
+    """The gate's metric for its title: the configured one, else the problem's default."""
+    try:
+        return ev.metric_name(configured)
+    except LakestackError:
+        return configured or "metric"  # the gate's run says why
+
+
 def _regression(ev: Evaluation, config: RegressionGateConfig) -> GateResult:
     severity = _severity(config.severity)
+    title = f"regression {_named(ev, config.metric)}"
     if not _against(ev):
-        name = f"regression {config.metric or 'metric'}"
         message = "no other production version to compare against"
-        return GateResult(name, "regression", True, severity, message)
+        return GateResult(title, "regression", True, severity, message)
     baseline = ev.baseline
     assert baseline is not None
 
@@ -169,11 +177,9 @@ def _regression(ev: Evaluation, config: RegressionGateConfig) -> GateResult:
             "rows": int(rows.rows(ev.y).shape[0]),
             "holdout_rows": int(ev.frame.height),
         }
-        return GateResult(
-            f"regression {name}", "regression", passed, severity, _noted(message, rows), numbers
-        )
+        return GateResult(title, "regression", passed, severity, _noted(message, rows), numbers)
 
-    return _guard("regression", f"regression {config.metric or 'metric'}", severity, run)
+    return _guard("regression", title, severity, run)
 
 
 def _slice_rows(
@@ -223,7 +229,7 @@ def _slice_rows(
 
 def _slices(ev: Evaluation, config: SliceGateConfig) -> GateResult:
     severity = _severity(config.severity)
-    label = f"slices {config.metric or 'metric'} by {', '.join(config.columns)}"
+    title = f"slices {_named(ev, config.metric)} by {', '.join(config.columns)}"
 
     def run() -> GateResult:
         name = ev.metric_name(config.metric)
@@ -252,12 +258,11 @@ def _slices(ev: Evaluation, config: SliceGateConfig) -> GateResult:
                 (r["difference"] for r in found if r["difference"] is not None), default=None
             ),
         }
-        title = f"slices {name} by {', '.join(config.columns)}"
         return GateResult(
             title, "slices", not failing, severity, _noted(message, rows), numbers, found
         )
 
-    return _guard("slices", label, severity, run)
+    return _guard("slices", title, severity, run)
 
 
 def _infrastructure(ev: Evaluation, config: GatesConfig) -> GateResult:
