@@ -12,6 +12,7 @@ from lakestack import __version__
 from lakestack.cli import (
     _data,
     _demo,
+    _export,
     _features,
     _models,
     _monitor,
@@ -62,6 +63,7 @@ for _register in (
     _serve.register,
     _monitor.register,
     _demo.register,
+    _export.register,
 ):
     _register(app)
 

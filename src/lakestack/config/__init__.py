@@ -45,6 +45,7 @@ from lakestack.config._project import (
     Project,
     default_environments,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "PROJECT_FILE",
@@ -69,6 +70,7 @@ __all__ = [
     "ProjectConfig",
     "ProjectInfo",
     "RegressionGateConfig",
+    "ScalingConfig",
     "SliceGateConfig",
     "TaskConfig",
     "ThresholdGatesConfig",
