@@ -9,7 +9,7 @@
 `drift.psi > 0.2 on any feature in 2 of the last 3 windows`,
 `quality.roc_auc < 0.68 in the latest window`, `profile.null_fraction > 0.1 on dep_delay`.
 
-A leaf module (it imports only the error tree), so that the project file's validation and the
+A leaf module (it imports only the error tree and the metric catalog), so that the project file's validation and the
 monitors that evaluate the rules read conditions the same way. Which metric names each table
 has is the metric catalog's business; this module checks the sentence around them.
 
@@ -24,11 +24,9 @@ import re
 from dataclasses import dataclass
 
 from lakestack.errors import MonitoringError
+from lakestack.metric_catalog import RULE_TABLES
 
-__all__ = ["RULE_SYNTAX", "RULE_TABLES", "RuleCondition", "parse_rule"]
-
-RULE_TABLES = ("drift", "quality", "profile")
-"""The metric tables a condition may read."""
+__all__ = ["RULE_SYNTAX", "RuleCondition", "parse_rule"]
 
 RULE_SYNTAX = (
     "<table>.<metric> <op> <number> [on any feature | on <column>] [vs baseline | vs previous] "

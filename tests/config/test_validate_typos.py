@@ -79,7 +79,22 @@ TYPOS: list[tuple[str, list[tuple[str, str]], str, str]] = [
         "rule-table",
         [("quality.roc_auc < 0.65", "qualty.roc_auc < 0.65")],
         "monitors.flights_delay.alerts[1].when",
-        "use one of drift, quality, profile",
+        "use one of drift, profile, quality",
+    ),
+    (
+        "rule-metric",
+        [("drift.psi > 0.25", "drift.pis > 0.25")],
+        "monitors.flights_delay.alerts[0].when",
+        "psi",
+    ),
+    (
+        "rule-metric-of-another-problem",
+        [
+            ("    label: delayed\n", "    label: delayed\n    problem: binary\n"),
+            ("quality.roc_auc < 0.65", "quality.rmse > 0.5"),
+        ],
+        "monitors.flights_delay.alerts[1].when",
+        "roc_auc",
     ),
     (
         "rule-window-count",

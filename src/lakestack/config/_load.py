@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import ProjectConfig, dag_problems
 from lakestack.config._project import (
     PROJECT_FILE,
@@ -260,6 +261,7 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
     problems.extend(
         Problem(file, key, message) for key, message in reference_problems(data, file.parent)
     )
+    problems.extend(Problem(file, key, message) for key, message in metric_misfits(data))
     return problems
 
 

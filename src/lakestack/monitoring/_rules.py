@@ -13,18 +13,18 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from lakestack.errors import MonitoringError
+from lakestack.metric_catalog import RULE_TABLES, rule_metric_misfit
 from lakestack.rule_grammar import RuleCondition, parse_rule
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from lakestack.metric_catalog import ProblemType
+
 __all__ = ["METRICS", "Condition", "Evaluation", "parse_condition"]
 
-METRICS: dict[str, tuple[str, ...]] = {
-    "drift": ("psi", "jensen_shannon", "statistic", "p_value", "ks_statistic", "ks_p_value"),
-    "quality": ("accuracy", "roc_auc", "log_loss", "rmse", "mae", "labeled_rows"),
-    "profile": ("count", "nulls", "null_fraction", "mean", "p05", "p25", "p50", "p75", "p95"),
-}
+METRICS = RULE_TABLES
+"""The metrics a rule may name per table (the catalog's; `quality.*` depends on the problem)."""
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
@@ -96,21 +96,21 @@ class Condition(RuleCondition):
         )
 
 
-def parse_condition(text: str, rule: str = "") -> Condition:
+def parse_condition(text: str, rule: str = "", problem: ProblemType | None = None) -> Condition:
     """Parse a rule condition.
 
     Args:
         text: the condition, e.g. `drift.psi > 0.2 on any feature in 2 of the last 3 windows`.
         rule: the rule's name, for error messages.
+        problem: the monitored model's problem type: a `quality.<metric>` must fit it.
 
     Raises:
-        MonitoringError: the condition does not follow the grammar; the message names the rule.
+        MonitoringError: the condition does not follow the grammar, or names a metric that its
+            table (or the model's problem type) does not have; the message names the rule.
     """
     parsed = parse_rule(text, rule)
-    if parsed.metric not in METRICS[parsed.table]:
+    misfit = rule_metric_misfit(parsed.table, parsed.metric, problem)
+    if misfit:
         who = f"alert rule {rule!r}" if rule else "alert condition"
-        raise MonitoringError(
-            f"{who}: {parsed.table} has no metric {parsed.metric!r}; its metrics: "
-            f"{', '.join(METRICS[parsed.table])}"
-        )
+        raise MonitoringError(f"{who}: {misfit} (in {parsed.text!r})")
     return Condition(**asdict(parsed))
