@@ -64,9 +64,9 @@ def metric_misfits(data: Any) -> list[tuple[str, str]]:
                 found.append((f"{where}.metrics[{i}]", f"{message} (model {monitor.model!r})"))
         for i, rule in enumerate(monitor.alerts):
             match = _RULE_METRIC.match(rule.when)
-            table = match["table"].lower() if match else ""
-            if table not in RULE_TABLES:
+            if match is None or match["table"].lower() not in RULE_TABLES:
                 continue  # the rule grammar (tables included) is checked with the references
+            table = match["table"].lower()
             message = rule_metric_misfit(table, match["metric"].lower(), problem)
             if message:
                 suffix = f" (model {monitor.model!r})" if problem and table == "quality" else ""
