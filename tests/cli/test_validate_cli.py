@@ -49,7 +49,9 @@ def test_validate_json_lists_every_problem_with_its_key(
 ) -> None:
     file = flights / "lakestack.yaml"
     text = file.read_text().replace("{retrain: retraining}", "{retrain: retrainig}")
-    file.write_text(text.replace("    model: flights_delay\n    stage:", "    model: x\n    stage:"))
+    file.write_text(
+        text.replace("    model: flights_delay\n    stage:", "    model: x\n    stage:")
+    )
     code, out, _ = run(capsys, "validate", "-p", str(flights), "--json")
     report = json.loads(out)
     assert code == 1 and report["valid"] is False
