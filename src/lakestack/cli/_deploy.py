@@ -109,9 +109,7 @@ def deploy(
         console.print(_changes_table("changes", result.changes))
     console.print(f"jobs run from {result.project.root}")
     for job in run or []:
-        outcome = run_with_progress(
-            result.project, job, env=d.environment, trigger=result.trigger
-        )
+        outcome = run_with_progress(result.project, job, env=d.environment, trigger=result.trigger)
         print_run_result(outcome)
         if not outcome.ok:
             raise typer.Exit(1)
@@ -153,7 +151,9 @@ def list_deployments(
         print_json([d.to_dict() for d in rows])
         return
     if not rows:
-        console.print(f"nothing is deployed to {environment} yet: lakestack deploy --env {environment}")
+        console.print(
+            f"nothing is deployed to {environment} yet: lakestack deploy --env {environment}"
+        )
         return
     console.print(_deployments_table(f"deployments of {environment}", rows))
 

@@ -193,6 +193,7 @@ def scheduler(
             )
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+
     def switched(deployment: Deployment | None) -> None:
         if deployment is None:
             console.print("nothing is deployed here yet: scheduling the working folder")
@@ -224,8 +225,7 @@ def scheduler(
             raise typer.Exit(1)
         return
     console.print(
-        f"scheduler of [bold]{sched.environment}[/], ticking every {interval:g} s; "
-        "Ctrl-C stops it"
+        f"scheduler of [bold]{sched.environment}[/], ticking every {interval:g} s; Ctrl-C stops it"
     )
     try:
         sched.run_forever(interval)

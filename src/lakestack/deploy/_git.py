@@ -171,7 +171,9 @@ def _git(cwd: Path, *args: str) -> str:
             check=False,
         )
     except FileNotFoundError:
-        raise DeployError("git is not installed: install it, a deploy records git commits") from None
+        raise DeployError(
+            "git is not installed: install it, a deploy records git commits"
+        ) from None
     except subprocess.TimeoutExpired:
         raise DeployError(f"git {' '.join(args)} took more than {_TIMEOUT_S} s in {cwd}") from None
     if done.returncode != 0:
