@@ -12,6 +12,7 @@ from lakestack import __version__
 from lakestack.cli import (
     _data,
     _demo,
+    _deploy,
     _features,
     _models,
     _monitor,
@@ -54,6 +55,7 @@ def _root(
 # Each capability registers its commands here, one line each.
 for _register in (
     _project.register,
+    _deploy.register,
     _tables.register,
     _features.register,
     _data.register,
