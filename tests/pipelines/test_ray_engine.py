@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_helpers import task, write_project
+from _pipelines_kit import task, write_project
 
 from lakestack.pipelines import RunResult, TaskRun, run_job, table_lineage
 
