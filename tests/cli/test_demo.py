@@ -17,13 +17,11 @@ from lakestack.lake import Lake
 def test_demo_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "demo"
     saved_path = list(sys.path)
-    try:
-        with pytest.raises(SystemExit) as info:
-            main(["demo", "--dir", str(folder)])
-    finally:
-        sys.path[:] = saved_path
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--dir", str(folder)])
     out = capsys.readouterr().out
     assert info.value.code == 0
+    assert sys.path == saved_path  # the example's code is imported as a package, not a path
     lake = Lake(folder / ".lakestack" / "dev" / "lake")
     assert lake.info("bronze.flights").rows == 336_776
     assert lake.info("silver.flights").rows == 327_346
