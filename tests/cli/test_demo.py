@@ -14,6 +14,7 @@ from lakestack.lake import Lake
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the whole loop; minutes more when the shared cores are busy
 def test_demo_runs_every_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "demo"
     saved_path = list(sys.path)
