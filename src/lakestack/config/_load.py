@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import ProjectConfig, dag_problems
 from lakestack.config._project import (
     PROJECT_FILE,
@@ -21,6 +22,7 @@ from lakestack.config._project import (
     default_environments,
     resolve_environment,
 )
+from lakestack.config._references import reference_problems
 from lakestack.errors import ConfigError
 
 __all__ = ["Problem", "find_project_file", "load_project", "validate_project_file"]
@@ -250,6 +252,16 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
                 check_env(f"jobs.{job_name}.tasks[{i}].params_by_env.{env_name}", env_name)
         for i, message in dag_problems(pairs):
             problems.append(Problem(file, f"jobs.{job_name}.tasks[{i}].depends_on", message))
+    principals = (
+        data.get("access", {}).get("principals") if isinstance(data.get("access"), dict) else None
+    )
+    for who, principal in _items(principals):
+        for env_name, _ in _items(principal.get("roles") if isinstance(principal, dict) else None):
+            check_env(f"access.principals.{who}.roles.{env_name}", env_name)
+    problems.extend(
+        Problem(file, key, message) for key, message in reference_problems(data, file.parent)
+    )
+    problems.extend(Problem(file, key, message) for key, message in metric_misfits(data))
     return problems
 
 
