@@ -235,6 +235,8 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
             )
 
     check_env("default_environment", data.get("default_environment"))
+    for name, _ in _items(data.get("deploy")):
+        check_env(f"deploy.{name}", name)
     for name, env in _items(raw_envs):
         for kind, others in _items(env.get("grants") if isinstance(env, dict) else None):
             for i, other in enumerate(others if isinstance(others, list) else []):

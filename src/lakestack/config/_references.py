@@ -132,7 +132,7 @@ def _monitor_table(data: dict[str, Any], where: str, monitor: dict[str, Any], ta
     name, endpoint = found
     served, watched = endpoint.get("model"), monitor.get("model")
     models = dict(_items(data.get("models")))
-    if models and watched not in models:
+    if models and (watched not in models or served not in models):
         return  # reported as an unknown model
     if isinstance(served, str) and isinstance(watched, str) and served != watched:
         yield (
