@@ -1,10 +1,12 @@
-"""Fixtures every test folder may use: temporary projects and the real local services."""
+"""Fixtures every test folder may use: temporary projects, the real local services, MLflow
+databases and served endpoints. Helpers that are not fixtures are in the test kit, `_kit`."""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ os.environ.setdefault("COLUMNS", "200")
 
 from lakestack.config import Project, load_project
 from lakestack.lake import Lake
+from lakestack.serving import ServerProcess
 from lakestack.templates import scaffold
 
 SERVICES = {"postgres": ("127.0.0.1", 5432), "redis": ("127.0.0.1", 6379)}
@@ -61,6 +64,59 @@ def postgres() -> tuple[str, int]:
 @pytest.fixture
 def redis_server() -> tuple[str, int]:
     return require_service("redis")
+
+
+@pytest.fixture(scope="session")
+def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite database with every migration applied, to copy into projects.
+
+    Creating one runs MLflow's migrations (seconds), so a session makes it once and
+    `_kit.write_project(..., mlflow_db=...)` copies it.
+    """
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_tracking_uri() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (`lakestack_test_<random>`), dropped
+    afterwards; skips (or fails under LAKESTACK_REQUIRE_SERVICES=1) without PostgreSQL."""
+    import psycopg
+
+    require_service("postgres")
+    user = os.environ.get("LAKESTACK_TEST_PG_USER", "postgres")
+    password = os.environ.get("LAKESTACK_TEST_PG_PASSWORD")
+    auth = user + (f":{password}" if password else "")
+    name = f"lakestack_test_{uuid.uuid4().hex[:10]}"
+    admin = f"postgresql://{auth}@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg://{auth}@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., ServerProcess]]:
+    """Make `lakestack serve` processes (`ServerProcess.lakestack_serve` arguments, the
+    environment `prod` by default); any still running at the end are killed."""
+    started: list[ServerProcess] = []
+
+    def make(
+        project: Project, endpoint: str = "tiny", env: str = "prod", **kw: object
+    ) -> ServerProcess:
+        server = ServerProcess.lakestack_serve(project.root, endpoint, env, **kw)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.kill()
 
 
 @pytest.fixture(scope="session")

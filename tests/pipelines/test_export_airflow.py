@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_helpers import task, write_project
+from _pipelines_kit import task, write_project
 
 from lakestack.pipelines import Records, TaskRun, run_job, table_lineage
 

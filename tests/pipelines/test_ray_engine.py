@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline_helpers import task, write_project
+from _pipelines_kit import task, write_project
 
 from cluster_kit import RayCluster
 from lakestack.pipelines import Records, RunResult, TaskRun, run_job, table_lineage

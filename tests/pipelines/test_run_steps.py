@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import task, write_project
+from _pipelines_kit import task, write_project
 
 from lakestack.errors import PipelineError
 from lakestack.pipelines import Records, external_run_id, finish_run, run_job, run_task

@@ -12,6 +12,7 @@ from lakestack import __version__
 from lakestack.cli import (
     _data,
     _demo,
+    _deploy,
     _export,
     _features,
     _models,
@@ -21,7 +22,7 @@ from lakestack.cli import (
     _serve,
     _tables,
 )
-from lakestack.cli._common import err_console
+from lakestack.cli._common import err_console, print_error
 from lakestack.errors import ConfigError, LakestackError
 
 __all__ = ["app", "main"]
@@ -55,6 +56,7 @@ def _root(
 # Each capability registers its commands here, one line each.
 for _register in (
     _project.register,
+    _deploy.register,
     _tables.register,
     _features.register,
     _data.register,
@@ -79,5 +81,5 @@ def main(argv: list[str] | None = None) -> None:
         message = str(exc)
         if isinstance(exc, ConfigError) and exc.problems and "\n" not in message:
             message += "\n" + "\n".join(f"  - {p}" for p in exc.problems)
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
         sys.exit(1)

@@ -23,10 +23,9 @@ from lakestack.config import Project
 from lakestack.errors import PipelineError
 from lakestack.pipelines._engines import create_engine
 from lakestack.pipelines._plan import JobPlan
-from lakestack.pipelines._record_writer import RecordWriter
-from lakestack.pipelines._records import Records, RunRecord, TaskRun
-from lakestack.pipelines._results import RunResult
-from lakestack.pipelines._run import DONE, RunState
+from lakestack.pipelines._run_records import Records, RecordWriter, RunRecord, TaskRun
+from lakestack.pipelines._run_result import RunResult
+from lakestack.pipelines._run_state import DONE, RunState
 
 __all__ = ["external_run_id", "finish_run", "run_task"]
 
