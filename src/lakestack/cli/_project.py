@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from lakestack.cli._common import (
+    EnvOption,
     JsonOption,
     ProjectOption,
     console,
@@ -40,14 +41,31 @@ def init(
     )
 
 
-def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
+def validate(
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also open the environment's lake and registry: the tables, columns, models "
+            "and aliases the file names must exist there.",
+        ),
+    ] = False,
+    json: JsonOption = False,
+) -> None:
     """Check lakestack.yaml and print every problem at once (exit 1 when there are any)."""
     from lakestack.config import load_project, validate_project_file
     from lakestack.pipelines import check_imports
 
     file, problems = validate_project_file(project)
     if not problems:  # the file is valid: check that every task function imports
-        problems = check_imports(load_project(file))
+        loaded = load_project(file)
+        problems = check_imports(loaded)
+        if deep and not problems:
+            from lakestack.checks import deep_problems
+
+            problems = deep_problems(loaded, env)
     if json:
         print_json(
             {
