@@ -29,7 +29,13 @@ from lakestack.access._admin import (
     revoke_token,
 )
 from lakestack.access._audit import AuditRecord, read_audit
-from lakestack.access._check import TableWriteGuard, authorize, table_write_guard
+from lakestack.access._check import (
+    TableWriteGuard,
+    Writer,
+    authorize,
+    authorize_writer,
+    table_write_guard,
+)
 from lakestack.access._identity import (
     AUTHORITY_VARIABLE,
     Caller,
@@ -58,10 +64,12 @@ __all__ = [
     "PrincipalView",
     "TableWriteGuard",
     "TokenInfo",
+    "Writer",
     "access_enabled",
     "acting_as",
     "at_least",
     "authorize",
+    "authorize_writer",
     "claimed_principal",
     "create_token",
     "current_caller",

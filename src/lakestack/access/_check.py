@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lakestack.access._audit import AuditRecord, write_audit
 from lakestack.access._identity import Caller, current_caller, current_origin, is_authority
@@ -14,7 +14,7 @@ from lakestack.errors import AccessDeniedError, AccessError, AuthenticationError
 if TYPE_CHECKING:
     from lakestack.config import Environment, Project
 
-__all__ = ["TableWriteGuard", "authorize", "table_write_guard"]
+__all__ = ["TableWriteGuard", "Writer", "authorize", "authorize_writer", "table_write_guard"]
 
 # Tables that lakestack writes as a consequence of an action audited on its own (a promotion
 # writes system.model_transitions, an endpoint its inference log, a monitor its metrics).
@@ -88,6 +88,42 @@ def authorize(
     if not decision.allowed:
         raise AccessDeniedError(decision.reason)
     return decision
+
+
+class _Context(Protocol):
+    @property
+    def principal(self) -> str: ...  # pragma: no cover
+
+    @property
+    def run_id(self) -> str | None: ...  # pragma: no cover
+
+
+class Writer(Protocol):
+    """What `authorize_writer` needs of a writer: a `Lake` (its environment and context)."""
+
+    @property
+    def environment(self) -> str: ...  # pragma: no cover
+
+    @property
+    def context(self) -> _Context: ...  # pragma: no cover
+
+
+def authorize_writer(project: Project, action_name: str, writer: Writer, obj: str = "") -> Decision:
+    """`authorize` as the principal and pipeline run a lake writes as, in its environment.
+
+    Example:
+        >>> authorize_writer(project, "feature.publish", lake, "features.weather")
+        ... # doctest: +SKIP
+    """
+    context = writer.context
+    return authorize(
+        project,
+        action_name,
+        writer.environment,
+        obj=obj,
+        principal=context.principal,
+        run_id=context.run_id,
+    )
 
 
 def _caller_for(

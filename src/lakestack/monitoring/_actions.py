@@ -119,9 +119,17 @@ def register_sink(name: str, sink: AlertSink) -> None:
 
 
 def run_action(alert: Alert, action: AlertActionConfig, project: Project) -> str:
+    from lakestack.access import authorize
+    from lakestack.errors import AccessError
+
     kind = next(k for k in ("log", "webhook", "retrain") if getattr(action, k) is not None)
     try:
+        obj = f"{kind} of {alert.monitor}/{alert.rule} ({alert.state})"
+        authorize(project, "alert.action", alert.environment, obj=obj)
         return SINKS[kind](alert, action, project)
+    except AccessError as exc:  # refused and audited; the monitor goes on
+        log.error("alert action %s of %s/%s refused: %s", kind, alert.monitor, alert.rule, exc)
+        return f"{kind} refused: {exc}"
     except Exception as exc:  # an action's failure must not stop the monitor
         log.exception("alert action %s of %s/%s failed", kind, alert.monitor, alert.rule)
         return f"{kind} failed: {exc}"
