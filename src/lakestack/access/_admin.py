@@ -91,7 +91,7 @@ def create_token(
     principal: str,
     environments: list[str] | None = None,
     *,
-    days: int | None = None,
+    days: float | None = None,
     name: str = "",
 ) -> NewToken:
     """Create a token of `principal` that works in the given environments.
@@ -100,7 +100,7 @@ def create_token(
 
     Args:
         environments: where it works (default: the project's default environment).
-        days: how long it works (default: `access.token_days`, 90).
+        days: how long it works (default: `access.token_days`, 90; fractions allowed).
         name: what it is for, shown in listings.
 
     Raises:
@@ -109,8 +109,8 @@ def create_token(
     """
     envs = [project.environment(e).name for e in environments or [project.environment().name]]
     days = days or project.config.access.token_days
-    if not 1 <= days <= 365:
-        raise AccessError(f"a token is valid for 1 to 365 days, not {days}; pass --days N")
+    if not 0 < days <= 365:
+        raise AccessError(f"a token is valid for up to 365 days, not {days}; pass --days N")
     token_id, token = new_token()
     expires = expiry(days)
     records = []
@@ -121,7 +121,7 @@ def create_token(
                 f"it one in access.principals.{principal}.roles.{env} of lakestack.yaml or with "
                 f"`lakestack access grant {principal} reader --env {env}`"
             )
-        obj = f"token lks_{token_id} of {principal} ({name or 'unnamed'}, {days} days)"
+        obj = f"token lks_{token_id} of {principal} ({name or 'unnamed'}, {days:g} days)"
         _self_or_admin(project, principal, env, obj)
     by = current_caller(project, envs[0]).principal
     for env in envs:

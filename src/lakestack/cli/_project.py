@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lakestack.cli._common import JsonOption, ProjectOption, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from lakestack.config import Project
 
 __all__ = ["register"]
 
@@ -38,14 +41,18 @@ def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
     from lakestack.pipelines import check_imports
 
     file, problems = validate_project_file(project)
+    access = None
     if not problems:  # the file is valid: check that every task function imports
-        problems = check_imports(load_project(file))
+        loaded = load_project(file)
+        problems = check_imports(loaded)
+        access = _access_summary(loaded)
     if json:
         print_json(
             {
                 "file": str(file),
                 "valid": not problems,
                 "problems": [{"key": p.key, "message": p.message} for p in problems],
+                "access": access,
             }
         )
     elif problems:
@@ -56,8 +63,20 @@ def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
             )
     else:
         console.print(f"[green]{file} is valid[/]")
+        if access is not None:
+            console.print(f"access: {access}", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def _access_summary(project: Project) -> str:
+    principals = project.config.access.principals
+    if not principals:
+        return (
+            "single-user: no access.principals, so nothing is checked or audited (docs/access.md)"
+        )
+    protected = ", ".join(project.config.access.protected) or "none"
+    return f"{len(principals)} principal(s), roles checked and audited; protected: {protected}"
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakestack.control_plane._session import FastJSON, Reader, Session, Writer, not_found
@@ -83,9 +83,11 @@ def list_transitions(s: Reader, model: str, stage: StageName | None = None) -> l
     summary="Run the gates of a promotion without moving anything",
 )
 def evaluate_gates(
-    s: Reader, model: str, version: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
+    s: Reader,
+    model: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     stage: StageName = "staging",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     with s.acting():
         registry = _registry(s)
         _known_model(s, registry, model)
