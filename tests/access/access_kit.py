@@ -61,3 +61,55 @@ def log_tiny_model(project: Project, env: str, name: str) -> int:
         input_example=x.head(3),
     )
     return info.version
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ControlPlaneProcess:
+    """`lakestack server` in a subprocess on 127.0.0.1, stopped by `stop`."""
+
+    def __init__(self, root: Path, port: int, environments: list[str]) -> None:
+        self.root = root
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.environments = environments
+        self.log = root / f"server-{port}.log"
+        self.proc: Any = None
+
+    def start(self, timeout: float = 120.0) -> ControlPlaneProcess:
+        import os
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        envs = [arg for env in self.environments for arg in ("--env", env)]
+        cmd = [sys.executable, "-m", "lakestack", "server", "-p", str(self.root), *envs]
+        cmd += ["--port", str(self.port), "--log-level", "warning"]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("LAKESTACK_")}
+        self.proc = subprocess.Popen(
+            cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=environ
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not up in {timeout}s: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)

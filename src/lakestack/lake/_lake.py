@@ -469,7 +469,7 @@ class Lake:
         Returns:
             The version this delete created.
         """
-        env, _, _ = self._location(name, environment, write=False)
+        env = environment or self.environment
         table = self._open(name, environment, write=True)
         try:
             table.delete(predicate, commit_properties=self._properties("delete"))
