@@ -5,23 +5,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "access"))
 
-from access_kit import (  # noqa: E402
+from access_kit import (
     ControlPlaneProcess,
     free_port,
     log_tiny_model,
     seed_registries,
     write_access_project,
 )
+from plane_kit import Plane
 
-from lakestack.access import AUTHORITY_VARIABLE, acting_as, create_token, role_of  # noqa: E402
-from lakestack.config import Project, default_environments  # noqa: E402
+from lakestack.access import AUTHORITY_VARIABLE, acting_as, create_token, role_of
+from lakestack.config import default_environments
 
 ENVS = ("dev", "staging", "prod")
 JOBS = {"ingest": {"tasks": [{"name": "load", "run": "cp_tasks:load"}]}}
@@ -30,24 +30,6 @@ def load(ctx):
     ctx.lake.append("bronze.events", {"id": [1, 2, 3]})
     return 3
 """
-
-
-@dataclass
-class Plane:
-    """The server, its project, and a token per (principal, environment)."""
-
-    server: ControlPlaneProcess
-    project: Project
-    tokens: dict[tuple[str, str], str]
-    model: str
-    version: int
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def headers(self, principal: str, env: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[principal, env]}"}
 
 
 @pytest.fixture(scope="session")

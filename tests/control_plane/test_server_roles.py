@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Plane
+from plane_kit import Plane
 
 from lakestack.access import read_audit
 

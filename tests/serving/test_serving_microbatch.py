@@ -96,9 +96,12 @@ def test_batched_answers_are_the_unbatched_ones_in_fewer_predict_calls(served: S
             responses = post_together(client, requests)
         assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
         answers[wait_ms] = [r.json()["predictions"] for r in responses]
-    assert answers[50.0] == answers[0.0]
     sizes = [len(p) for p in answers[0.0]]
     assert sizes == [1, 3, 2, 7, 1, 4, 1, 5, 2, 1, 6, 1]
+    assert [len(p) for p in answers[50.0]] == sizes
+    # the same numbers up to the last bits: a batch of other rows may sum in another order
+    for batched, alone in zip(answers[50.0], answers[0.0], strict=True):
+        assert np.allclose(batched, alone, rtol=1e-12, atol=1e-12)
     want = np.asarray(served.registry.load_model("tiny", "production").predict(x.iloc[:34]))
     assert np.allclose(np.concatenate([np.asarray(p) for p in answers[50.0]]), want)
     assert len(calls[0.0]) == len(requests)

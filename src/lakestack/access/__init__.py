@@ -46,16 +46,12 @@ from lakestack.access._identity import (
 )
 from lakestack.access._policy import Decision, access_enabled, decide, is_protected, role_of
 from lakestack.access._roles import ACTIONS, ROLES, Action, at_least
-from lakestack.access._store import AUDIT_TABLE, GRANTS_TABLE, TOKENS_TABLE
 from lakestack.access._tokens import TokenInfo, verify_token
 
 __all__ = [
     "ACTIONS",
-    "AUDIT_TABLE",
     "AUTHORITY_VARIABLE",
-    "GRANTS_TABLE",
     "ROLES",
-    "TOKENS_TABLE",
     "Action",
     "AuditRecord",
     "Caller",

@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import pyarrow as pa
+from lakestack.system_tables import ACCESS_GRANTS, ACCESS_TOKENS, AUDIT
 
+if TYPE_CHECKING:
     from lakestack.config import Environment
 
 __all__ = [
@@ -28,54 +28,14 @@ __all__ = [
     "table_uri",
 ]
 
-AUDIT_TABLE = "system.audit"
-TOKENS_TABLE = "system.access_tokens"
-GRANTS_TABLE = "system.access_grants"
-
-_TS = "timestamp[us, tz=UTC]"
-_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    AUDIT_TABLE: (
-        ("audit_id", "string"),
-        ("ts", _TS),
-        ("environment", "string"),
-        ("principal", "string"),
-        ("action", "string"),
-        ("object", "string"),
-        ("outcome", "string"),
-        ("reason", "string"),
-        ("role", "string"),
-        ("origin", "string"),
-        ("run_id", "string"),
-    ),
-    TOKENS_TABLE: (
-        ("token_id", "string"),
-        ("event", "string"),
-        ("ts", _TS),
-        ("principal", "string"),
-        ("name", "string"),
-        ("sha256", "string"),
-        ("expires_at", _TS),
-        ("by", "string"),
-    ),
-    GRANTS_TABLE: (
-        ("principal", "string"),
-        ("role", "string"),
-        ("ts", _TS),
-        ("by", "string"),
-        ("reason", "string"),
-    ),
-}
+AUDIT_TABLE = AUDIT.name
+TOKENS_TABLE = ACCESS_TOKENS.name
+GRANTS_TABLE = ACCESS_GRANTS.name
+_TABLES = {spec.name: spec for spec in (AUDIT, ACCESS_TOKENS, ACCESS_GRANTS)}
 
 _CACHE_SECONDS = 2.0
 _cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 _lock = threading.Lock()
-
-
-def _schema(table: str) -> pa.Schema:
-    import pyarrow as pa
-
-    types = {"string": pa.string(), _TS: pa.timestamp("us", tz="UTC")}
-    return pa.schema([(name, types[kind]) for name, kind in _COLUMNS[table]])
 
 
 def table_uri(env: Environment, table: str) -> str:
@@ -90,7 +50,7 @@ def append_rows(env: Environment, table: str, rows: Sequence[dict[str, Any]]) ->
     from deltalake import CommitProperties, write_deltalake
 
     uri = table_uri(env, table)
-    data = pa.Table.from_pylist(list(rows), schema=_schema(table))
+    data = pa.Table.from_pylist(list(rows), schema=_TABLES[table].arrow_schema())
     write_deltalake(
         uri,
         data,

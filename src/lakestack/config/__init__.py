@@ -14,8 +14,8 @@ from lakestack.config._load import (
     load_project,
     validate_project_file,
 )
+from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import (
-    GATE_METRICS,
     AccessConfig,
     AlertActionConfig,
     AlertRuleConfig,
@@ -48,7 +48,6 @@ from lakestack.config._project import (
 )
 
 __all__ = [
-    "GATE_METRICS",
     "PROJECT_FILE",
     "AccessConfig",
     "AlertActionConfig",
@@ -79,5 +78,6 @@ __all__ = [
     "default_environments",
     "find_project_file",
     "load_project",
+    "metric_misfits",
     "validate_project_file",
 ]

@@ -1,4 +1,4 @@
-"""Serving: online endpoints, inference logging and batch scoring (DESIGN.md section 8).
+"""Serving: online endpoints, inference logging and batch scoring (see docs/serving.md).
 
 - `create_app` builds an ASGI app answering MLflow scoring payloads on `POST /invocations`,
   with `/health`, `/ready`, `/metrics` (Prometheus) and `/openapi.json`.
@@ -16,16 +16,15 @@ Example:
 from __future__ import annotations
 
 from lakestack.serving._app import Limits, create_app
-from lakestack.serving._batch import ScoreResult, parse_model_ref, score_table
 from lakestack.serving._endpoint import endpoint_app, serve, spool_root
-from lakestack.serving._inference_log import BASE_COLUMNS, InferenceLog, inference_table
+from lakestack.serving._inference_log import InferenceLog, inference_table
 from lakestack.serving._model import ServedModel
 from lakestack.serving._payload import FORMATS
 from lakestack.serving._schema import InputSchema, ServingInputError
+from lakestack.serving._scoring import ScoreResult, parse_model_ref, score_table
 from lakestack.serving._state import Traffic
 
 __all__ = [
-    "BASE_COLUMNS",
     "FORMATS",
     "InferenceLog",
     "InputSchema",

@@ -22,8 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from lakestack.serving._batcher import MicroBatcher
 from lakestack.serving._metrics import EndpointMetrics
+from lakestack.serving._microbatch import MicroBatcher
 from lakestack.serving._model import ServedModel, jsonable
 from lakestack.serving._openapi import openapi_document
 from lakestack.serving._payload import Rows, conform, parse_body
@@ -144,7 +144,7 @@ def create_app(
         batch_wait_ms: above 0, requests scored in a worker thread (no NumPy fast path, or
             more than `limits.inline_rows` rows) without `params` are micro-batched: the
             first waits at most this many milliseconds for others to the same model version,
-            then one `predict` call scores them all (see `_batcher.py`).
+            then one `predict` call scores them all (see `_microbatch.py`).
         batch_max_rows: a micro-batch is scored as soon as it has this many rows.
 
     Example:

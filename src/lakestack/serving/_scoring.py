@@ -10,7 +10,7 @@ batches are scored.
   cores without oversubscribing them. Other pyfunc flavors get one predictor thread: MLflow
   does not promise that their `predict` is thread-safe (and LightGBM's own pyfunc path is
   multi-threaded already).
-- `ray`: the predictors are Ray actors (`_batch_ray.py`), each holding the model once.
+- `ray`: the predictors are Ray actors (`_scoring_ray.py`), each holding the model once.
 
 The output is the same whatever the engine: the writer appends in batch order.
 """
@@ -306,7 +306,7 @@ def _predictors(spec: str, predictor: BatchPredictor, workers: int | None) -> Pr
     if spec == "local":
         count = max(1, workers or os.cpu_count() or 1) if predictor.thread_safe else 1
         return _ThreadPredictors(predictor, count)
-    from lakestack.serving._batch_ray import RayPredictors
+    from lakestack.serving._scoring_ray import RayPredictors
 
     return RayPredictors(spec, predictor, workers)
 

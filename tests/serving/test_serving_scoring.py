@@ -107,7 +107,7 @@ def test_the_pyfunc_path_and_a_pickled_predictor_agree_with_the_fast_path(
     import pyarrow as pa
 
     from lakestack.serving import ServedModel
-    from lakestack.serving._batch import BatchPredictor
+    from lakestack.serving._scoring import BatchPredictor
 
     version = served.log_sklearn()
     fast = BatchPredictor.of(ServedModel.wrap(served.registry.load_model("tiny", version)))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from lakestack.serving._batch import BatchPredictor
+    from lakestack.serving._scoring import BatchPredictor
 
 __all__ = ["RayPredictors"]
 
