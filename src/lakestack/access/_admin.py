@@ -19,7 +19,7 @@ from lakestack.access._tokens import (
     token_rows,
     tokens,
 )
-from lakestack.errors import AccessError
+from lakestack.errors import LakestackError
 
 if TYPE_CHECKING:
     from lakestack.config import Project, Role
@@ -105,18 +105,18 @@ def create_token(
 
     Raises:
         AccessDeniedError: the caller may not create it.
-        AccessError: the principal has no role in one of the environments.
+        LakestackError: the principal has no role in one of the environments.
     """
     envs = [project.environment(e).name for e in environments or [project.environment().name]]
     days = days or project.config.access.token_days
     if not 0 < days <= 365:
-        raise AccessError(f"a token is valid for up to 365 days, not {days}; pass --days N")
+        raise LakestackError(f"a token is valid for up to 365 days, not {days}; pass --days N")
     token_id, token = new_token()
     expires = expiry(days)
     records = []
     for env in envs:
         if role_of(project, principal, env) is None:
-            raise AccessError(
+            raise LakestackError(
                 f"{principal} has no role in {env}, so a token would allow nothing there; give "
                 f"it one in access.principals.{principal}.roles.{env} of lakestack.yaml or with "
                 f"`lakestack access grant {principal} reader --env {env}`"
@@ -135,7 +135,7 @@ def revoke_token(project: Project, token_id: str, environment: str | None = None
     """Revoke a token in an environment (its own principal or an admin may).
 
     Raises:
-        AccessError: no such token there.
+        LakestackError: no such token there.
         AccessDeniedError: the caller may not revoke it.
     """
     env = project.environment(environment)
@@ -143,7 +143,7 @@ def revoke_token(project: Project, token_id: str, environment: str | None = None
     found = {info.token_id: info for info in tokens(env)}
     info = found.get(token_id)
     if info is None:
-        raise AccessError(
+        raise LakestackError(
             f"no token lks_{token_id} in {env.name}; see `lakestack access token list "
             f"--env {env.name}`"
         )
@@ -170,12 +170,12 @@ def grant_role(
     """Give a principal a role in an environment at run time (admins only).
 
     Raises:
-        AccessError: not a role.
+        LakestackError: not a role.
         AccessDeniedError: the caller is not an admin there.
     """
     env = project.environment(environment)
     if role not in ROLES:
-        raise AccessError(f"{role!r} is not a role; roles: {', '.join(ROLES)}")
+        raise LakestackError(f"{role!r} is not a role; roles: {', '.join(ROLES)}")
     authorize(project, "access.grant", env.name, obj=f"{principal} {role}")
     append_grant(env, principal, role, current_caller(project, env.name).principal, reason)
     return _view(project, principal)
@@ -184,9 +184,19 @@ def grant_role(
 def revoke_role(
     project: Project, principal: str, environment: str | None = None, reason: str = ""
 ) -> PrincipalView:
-    """End a principal's run-time grant in an environment (its lakestack.yaml role stays)."""
+    """End a principal's run-time grant in an environment (its lakestack.yaml role stays).
+
+    Raises:
+        LakestackError: the principal has no grant there.
+        AccessDeniedError: the caller is not an admin there.
+    """
     env = project.environment(environment)
     authorize(project, "access.grant", env.name, obj=f"{principal} grant revoked")
+    if principal not in granted_roles(env, max_age=0.0):
+        raise LakestackError(
+            f"{principal} has no granted role in {env.name} to revoke (a role in lakestack.yaml "
+            "is changed there); see `lakestack access list`"
+        )
     append_grant(env, principal, None, current_caller(project, env.name).principal, reason)
     return _view(project, principal)
 

@@ -11,6 +11,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lakestack import __version__
 from lakestack.access import AUTHORITY_VARIABLE
@@ -35,6 +38,21 @@ write, allowed or denied, is recorded in the environment's `system.audit`.
 """
 
 
+class ErrorBody(BaseModel):
+    """Every error answer: what went wrong and how to fix it."""
+
+    error: str | None = Field(default=None, description="The lakestack error's kind.")
+    detail: Any = Field(description="The message (or the list of request validation errors).")
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request cannot be done as asked."},
+    401: {"model": ErrorBody, "description": "No token, or an unknown, revoked or expired one."},
+    403: {"model": ErrorBody, "description": "The principal's role does not allow it."},
+    404: {"model": ErrorBody, "description": "No such environment, table, run, model, ..."},
+}
+
+
 def create_app(project: Project, environments: list[str] | None = None) -> FastAPI:
     """The ASGI app of the control plane.
 
@@ -57,10 +75,12 @@ def create_app(project: Project, environments: list[str] | None = None) -> FastA
         version=__version__,
         description=_DESCRIPTION,
         default_response_class=FastJSON,
+        responses=_ERRORS,
     )
     app.state.project = project
     app.state.environments = governed
     install_error_handlers(app)
+    app.add_middleware(_RequireBearer)
 
     @app.get("/health", tags=["server"], summary="Liveness (no token needed)")
     def health() -> dict[str, Any]:
@@ -69,7 +89,46 @@ def create_app(project: Project, environments: list[str] | None = None) -> FastA
     app.include_router(_access_routes.router)
     app.include_router(_data_routes.router)
     app.include_router(_model_routes.router)
+    app.openapi = lambda: _openapi(app, governed)  # type: ignore[method-assign]
     return app
+
+
+class _RequireBearer:
+    """Refuse an API request without a bearer token (401) before its body is even read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            headers = dict(scope["headers"])
+            if not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+                body = {"error": "AuthenticationError", "detail": _NO_TOKEN}
+                response = FastJSON(body, 401, headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+_NO_TOKEN = (
+    "this route needs `Authorization: Bearer <token>` with a token that works in the "
+    "environment (`lakestack access token create <principal> --env <env>`)"
+)
+
+
+def _openapi(app: FastAPI, governed: list[str]) -> dict[str, Any]:
+    """The OpenAPI document, with the governed environments as the values of `{env}`."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for param in operation.get("parameters", []):
+                    if param["in"] == "path" and param["name"] == "env":
+                        param["schema"]["enum"] = list(governed)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def serve(

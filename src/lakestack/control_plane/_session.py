@@ -108,13 +108,13 @@ def _session(
 ) -> Session:
     project: Project = request.app.state.project
     governed: list[str] = request.app.state.environments
-    if env not in governed:
-        raise not_found(f"environment {env!r}", governed)
     if credentials is None:
         raise unauthorized(
             f"this route needs `Authorization: Bearer <token>` with a token that works in {env} "
             f"(`lakestack access token create <principal> --env {env}`)"
         )
+    if env not in governed:
+        raise not_found(f"environment {env!r}", governed)
     return Session(project, env, authenticate(project, env, credentials.credentials, request))
 
 
