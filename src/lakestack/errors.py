@@ -24,7 +24,9 @@ prints it as one paragraph with exit code 1, the HTTP layer turns it into a 4xx 
     ├── RegistryError                  MLflow tracking and registry
     │   └── GateFailedError            a promotion refused by a gate
     ├── ServingError                   endpoints and batch scoring
-    └── MonitoringError                monitors, alert rules and actions
+    ├── MonitoringError                monitors, alert rules and actions
+    └── DeployError                    project templates, deployments of code versions
+        └── DeployRefusedError         a deploy an environment's rules refuse
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "DataValidationError",
+    "DeployError",
+    "DeployRefusedError",
     "EnvironmentAccessError",
     "FeatureError",
     "GateFailedError",
@@ -134,3 +138,11 @@ class ServingError(LakestackError):
 
 class MonitoringError(LakestackError):
     """A monitor, alert rule or alert action problem."""
+
+
+class DeployError(LakestackError):
+    """Scaffolding a project, or deploying a code version to an environment, failed."""
+
+
+class DeployRefusedError(DeployError):
+    """A deploy the environment's `deploy` rules refuse (a dirty tree, a commit off its refs)."""

@@ -35,6 +35,7 @@ __all__ = [
     "ALERTS",
     "ALL",
     "AUDIT",
+    "DEPLOYMENTS",
     "INFERENCE",
     "MODEL_TRANSITIONS",
     "MONITOR_DRIFT",
@@ -320,6 +321,23 @@ MONITOR_STATE = SystemTable(
     doc="a window a monitor processed, with its row count",
 )
 
+# -- deploy ----------------------------------------------------------------------------------
+
+DEPLOYMENTS = SystemTable(
+    name="system.deployments",
+    columns=_cols(
+        "deployment_id:string environment:string action:string code_commit:string"
+        " code_dirty:bool refs:string previous_id:string restores_id:string principal:string"
+        " host:string deployed_at:timestamp reason:string project_file:string resolved:string"
+        " jobs:string schedules:string endpoints:string monitors:string"
+    ),
+    keys=("deployment_id",),
+    doc="a code version deployed to an environment, or a rollback to an earlier one "
+    "(append-only; the latest row is the environment's current deployment). `project_file` "
+    "is lakestack.yaml as committed, `resolved` the active configuration as JSON, `jobs`, "
+    "`schedules`, `endpoints` and `monitors` what is active, as JSON",
+)
+
 # -- access ----------------------------------------------------------------------------------
 
 AUDIT = SystemTable(
@@ -359,6 +377,7 @@ ALL: tuple[SystemTable, ...] = (
     AUDIT,
     ACCESS_TOKENS,
     ACCESS_GRANTS,
+    DEPLOYMENTS,
 )
 """Every system table, in the order of the layers that write them."""
 

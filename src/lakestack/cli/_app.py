@@ -13,6 +13,7 @@ from lakestack.cli import (
     _access,
     _data,
     _demo,
+    _deploy,
     _features,
     _models,
     _monitor,
@@ -22,7 +23,7 @@ from lakestack.cli import (
     _server,
     _tables,
 )
-from lakestack.cli._common import err_console
+from lakestack.cli._common import err_console, print_error
 from lakestack.errors import ConfigError, LakestackError
 
 __all__ = ["app", "main"]
@@ -56,6 +57,7 @@ def _root(
 # Each capability registers its commands here, one line each.
 for _register in (
     _project.register,
+    _deploy.register,
     _tables.register,
     _features.register,
     _data.register,
@@ -81,5 +83,5 @@ def main(argv: list[str] | None = None) -> None:
         message = str(exc)
         if isinstance(exc, ConfigError) and exc.problems and "\n" not in message:
             message += "\n" + "\n".join(f"  - {p}" for p in exc.problems)
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
         sys.exit(1)

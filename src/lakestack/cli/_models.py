@@ -14,6 +14,7 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     open_project,
+    plain,
     print_json,
 )
 from lakestack.errors import RegistryError
@@ -175,7 +176,7 @@ def print_gates(report: GateReport) -> None:
         numbers = " ".join(
             f"{k}={_number(r.numbers[k])}" for k in keys if r.numbers.get(k) is not None
         )
-        view.add_row(r.name, result, numbers, r.message)
+        view.add_row(r.name, result, numbers, plain(r.message))
     if not report.results:
         view.add_row("(none)", "[green]PASS[/]", "", "no gates are declared for this stage")
     console.print(view)
@@ -342,7 +343,7 @@ def history(
             _when(t.ts), t.model, t.stage, t.action,
             "" if t.from_version is None else str(t.from_version),
             "" if t.to_version is None else str(t.to_version),
-            outcome, t.principal, gates, t.reason,
+            outcome, t.principal, gates, plain(t.reason),
         )  # fmt: skip
     console.print(view)
 

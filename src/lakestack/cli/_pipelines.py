@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lakestack.config import Project
     from lakestack.pipelines import RunResult, RunUpdate
 
-__all__ = ["register", "run_with_progress"]
+__all__ = ["print_run_result", "register", "run_with_progress"]
 
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
@@ -144,12 +144,13 @@ def run(
     if json:
         print_json(result.to_dict())
     else:
-        _print_result(result)
+        print_run_result(result)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _print_result(result: RunResult) -> None:
+def print_run_result(result: RunResult) -> None:
+    """A finished run: its status, and each failed task with its traceback and log."""
     run = result.run
     console.print(
         f"run [bold]{run.run_id}[/] of [bold]{run.job}[/] in {run.environment}: "
@@ -173,10 +174,11 @@ def scheduler(
     project: ProjectOption = None,
     env: EnvOption = None,
 ) -> None:
-    """Run jobs on their cron schedules (UTC) and triggers until Ctrl-C."""
+    """Run the deployed code's jobs on their cron schedules (UTC) and triggers until Ctrl-C."""
     import logging
 
-    from lakestack.pipelines import Launch, Scheduler
+    from lakestack.deploy import DeployedScheduler, Deployment
+    from lakestack.pipelines import Launch
 
     def launched(launch: Launch) -> None:
         console.print(
@@ -191,9 +193,25 @@ def scheduler(
             )
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+
+    def switched(deployment: Deployment | None) -> None:
+        if deployment is None:
+            console.print("nothing is deployed here yet: scheduling the working folder")
+        else:
+            console.print(
+                f"scheduling deployment {deployment.deployment_id} "
+                f"(commit {deployment.short_commit})"
+            )
+
     proj = open_project(project)
-    sched = Scheduler(
-        proj, env, background=not once, engine=engine, on_launch=launched, on_update=finished
+    sched = DeployedScheduler(
+        proj,
+        env,
+        on_deployment=switched,
+        background=not once,
+        engine=engine,
+        on_launch=launched,
+        on_update=finished,
     )
     if once:
         launches = sched.tick()
@@ -207,8 +225,7 @@ def scheduler(
             raise typer.Exit(1)
         return
     console.print(
-        f"scheduler of [bold]{sched.environment}[/] for {len(proj.config.jobs)} job(s), "
-        f"ticking every {interval:g} s; Ctrl-C stops it"
+        f"scheduler of [bold]{sched.environment}[/], ticking every {interval:g} s; Ctrl-C stops it"
     )
     try:
         sched.run_forever(interval)

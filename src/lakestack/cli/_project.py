@@ -6,8 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
-from lakestack.cli._common import JsonOption, ProjectOption, console, err_console, print_json
+from lakestack.cli._common import (
+    JsonOption,
+    ProjectOption,
+    console,
+    err_console,
+    plain,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from lakestack.config import Project
@@ -56,11 +64,10 @@ def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
             }
         )
     elif problems:
-        err_console.print(f"[bold red]{file}: {len(problems)} problem(s)[/]", soft_wrap=True)
+        err_console.print(plain(f"{file}: {len(problems)} problem(s)", "bold red"), soft_wrap=True)
         for problem in problems:
-            err_console.print(
-                f"  [bold]{problem.key or '(file)'}[/]: {problem.message}", highlight=False
-            )
+            line = Text.assemble("  ", (problem.key or "(file)", "bold"), ": ", problem.message)
+            err_console.print(line, highlight=False, soft_wrap=True)
     else:
         console.print(f"[green]{file} is valid[/]")
         if access is not None:

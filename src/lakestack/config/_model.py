@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from lakestack.config._base import Strict as _Strict
 from lakestack.config._base import check_name as _check_name
+from lakestack.config._deploy import DeployTargetConfig
 from lakestack.config._gates import (
     GatesConfig,
     InfrastructureGateConfig,
@@ -34,6 +35,7 @@ __all__ = [
     "AccessConfig",
     "AlertActionConfig",
     "AlertRuleConfig",
+    "DeployTargetConfig",
     "EndpointConfig",
     "EnvironmentConfig",
     "GatesConfig",
@@ -434,8 +436,12 @@ class ProjectConfig(_Strict):
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
     monitors: dict[str, MonitorConfig] = Field(default_factory=dict)
     access: AccessConfig = Field(default_factory=AccessConfig)
+    deploy: dict[str, DeployTargetConfig] = Field(
+        default_factory=dict,
+        description="Per environment, the code versions `lakestack deploy` accepts.",
+    )
 
-    @field_validator("environments", "jobs", "models", "endpoints", "monitors")
+    @field_validator("environments", "jobs", "models", "endpoints", "monitors", "deploy")
     @classmethod
     def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:

@@ -28,6 +28,8 @@ from lakestack.lake._maintenance import (
 from lakestack.lake._metadata import Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
 from lakestack.lake._schema import conform, to_arrow
+from lakestack.lake._storage import is_object_store, list_tables
+from lakestack.lake._storage import storage_options as storage_options_for
 
 if TYPE_CHECKING:
     import polars as pl
@@ -107,7 +109,7 @@ class Lake:
         self.root = str(root).rstrip("/")
         self.environment = environment
         self.context = context or WriteContext(environment=environment)
-        self.storage_options = storage_options or None
+        self.storage_options = storage_options_for(self.root, storage_options)
         self._environments = environments or {}
         self._listeners: list[TableListener] = []
         self._guard = guard
@@ -198,7 +200,8 @@ class Lake:
             )
         self._check_write(write, env, table)
         root = other.lake_root.rstrip("/")
-        return env, f"{root}/{table.schema}/{table.table}", other.storage_options or None
+        options = storage_options_for(root, other.storage_options)
+        return env, f"{root}/{table.schema}/{table.table}", options
 
     def _check_write(self, write: bool, env: str, table: TableName) -> None:
         if write and self._guard is not None:
@@ -691,11 +694,13 @@ class Lake:
     # -- catalog ----------------------------------------------------------------------------
 
     def tables(self, schema: str | None = None) -> list[str]:
-        """The names of the tables in this lake (local folders only), sorted."""
+        """The names of the tables in this lake (a local folder or an s3:// root), sorted."""
         from deltalake import DeltaTable
 
+        if is_object_store(self.root):
+            return list_tables(self.root, self.storage_options, schema)
         root = Path(self.root)
-        if "://" in self.root or not root.is_dir():
+        if not root.is_dir():
             return []
         found = []
         for schema_dir in sorted(p for p in root.iterdir() if p.is_dir()):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 
-from lakestack.config import Project, load_project
+from _kit import write_project
+from lakestack.config import Project
 from lakestack.registry import Holdout, ModelRegistry, ModelVersionInfo
 
 FEATURES = ["x1", "x2", "o"]
@@ -32,37 +31,23 @@ def make_frame(n: int = 600, seed: int = 0) -> pl.DataFrame:
 class Kit:
     """A project with dev (the backend under test) and prod (SQLite) registries, and helpers."""
 
-    def __init__(self, root: Path, dev_tracking: str, template: Path) -> None:
+    def __init__(self, root: Path, dev_tracking: str, mlflow_db: Path) -> None:
         self.root = root
         self.model = f"m_{uuid.uuid4().hex[:8]}"
         self.dev_tracking = dev_tracking
-        for env in ("dev", "prod"):
-            (root / ".lakestack" / env).mkdir(parents=True, exist_ok=True)
-            if env == "prod" or dev_tracking == "sqlite":
-                shutil.copy(template, root / ".lakestack" / env / "mlflow.db")
+        self.mlflow_db = mlflow_db
         self.configure()
 
     def configure(self, gates: dict[str, Any] | None = None, label: str = "y") -> ModelRegistry:
         """Write lakestack.yaml with these gates for the kit's model; the dev registry."""
-        dev = "sqlite:///.lakestack/dev/mlflow.db" if self.dev_tracking == "sqlite" else None
-        doc = {
-            "project": {"name": "regtest"},
-            "environments": {
-                "dev": {
-                    "lake": ".lakestack/dev/lake",
-                    "tracking": dev or self.dev_tracking,
-                    "online_store": "sqlite:///.lakestack/dev/online.db",
-                },
-                "prod": {
-                    "lake": ".lakestack/prod/lake",
-                    "tracking": "sqlite:///.lakestack/prod/mlflow.db",
-                    "online_store": "sqlite:///.lakestack/prod/online.db",
-                },
-            },
-            "models": {self.model: {"label": label, "gates": gates or {}}},
-        }
-        (self.root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        self.project: Project = load_project(self.root)
+        dev = {} if self.dev_tracking == "sqlite" else {"tracking": self.dev_tracking}
+        self.project: Project = write_project(
+            self.root,
+            name="regtest",
+            environments={"dev": dev, "prod": {}},
+            mlflow_db=self.mlflow_db,
+            models={self.model: {"label": label, "gates": gates or {}}},
+        )
         self.registry = ModelRegistry(self.project, "dev")
         return self.registry
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from lakestack.cli._common import console
+from lakestack.demo._show import console
 
 if TYPE_CHECKING:
-    from lakestack.cli._demo import Demo
+    from lakestack.demo._main import Demo
 
 __all__ = ["stage_features"]
 
@@ -19,9 +19,8 @@ LABEL_SAMPLE = 50_000
 
 def stage_features(demo: Demo) -> None:
     """Features: feature tables, a point-in-time training set, publish and look up online."""
-    from flights_ml import features  # the project's own code (see templates/flights)
-
     from lakestack.features import FeatureStore
+    from lakestack.templates.flights.flights_ml import features
 
     store = FeatureStore(demo.project, demo.lake.environment)
     with store:

@@ -1,6 +1,6 @@
 """A process that promotes versions of a model to production, for the concurrency test.
 
-Usage: python _promoter.py PROJECT MODEL START_FILE VERSION [VERSION ...]
+Usage: python _promoter_process.py PROJECT MODEL START_FILE VERSION [VERSION ...]
 It waits for START_FILE to exist, so that two promoters start together.
 """
 

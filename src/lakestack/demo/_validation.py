@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from lakestack.cli._common import console
+from lakestack.demo._show import console
 
 if TYPE_CHECKING:
-    from lakestack.cli._demo import Demo
+    from lakestack.demo._main import Demo
 
 __all__ = ["stage_validation"]
 

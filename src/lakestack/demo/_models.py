@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from lakestack.cli._common import console
+from lakestack.demo._show import console, gate_table
 
 if TYPE_CHECKING:
-    from lakestack.cli._demo import Demo
+    from lakestack.demo._main import Demo
     from lakestack.registry import GateReport, ModelRegistry
 
 __all__ = ["stage_models"]
@@ -29,9 +29,8 @@ def _train(demo: Demo, window: dict[str, str], name: str) -> dict[str, Any]:
     In-process rather than through the runner: each run's fresh worker would import MLflow and
     LightGBM again (about 20 s here); the ingest stage shows the runner.
     """
-    from flights_ml import training  # the project's own code (see templates/flights)
-
     from lakestack.pipelines import TaskContext
+    from lakestack.templates.flights.flights_ml import training
 
     quiet = logging.getLogger(f"lakestack.demo.training.{name}")
     quiet.propagate = False  # the data gate's warnings are summed up below instead
@@ -59,10 +58,9 @@ def _train(demo: Demo, window: dict[str, str], name: str) -> dict[str, Any]:
 
 
 def _promote(registry: ModelRegistry, version: int, stage: str) -> GateReport:
-    from lakestack.cli._models import print_gates
 
     result = registry.promote("flights_delay", version, to=stage, raise_on_failure=False)
-    print_gates(result.report)
+    console.print(gate_table(result.report))
     verdict = "[green]promoted[/]" if result.applied else "[red]refused[/]"
     console.print(
         f"{verdict}: flights_delay@{stage} is version {version if result.applied else result.previous_version}"

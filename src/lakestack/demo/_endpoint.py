@@ -6,15 +6,13 @@ stops it at the end (a graceful shutdown: every logged request reaches the infer
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import ServingError
+from lakestack.serving import ServerProcess
 
 if TYPE_CHECKING:
     import httpx
@@ -25,12 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["DemoEndpoint"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class DemoEndpoint:
     """An endpoint of the project served by `lakestack serve` in a subprocess."""
@@ -38,63 +30,34 @@ class DemoEndpoint:
     project: Project
     name: str
     environment: str
-    port: int = field(default_factory=_free_port)
-    process: subprocess.Popen[bytes] | None = None
+    server: ServerProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        log = self.project.state_dir / self.environment / "serving" / f"{self.name}.log"
+        self.server = ServerProcess.lakestack_serve(
+            self.project.root,
+            self.name,
+            self.environment,
+            log_file=log,
+            args=("--log-level", "warning"),
+        )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     @property
     def log_file(self) -> Path:
-        return self.project.state_dir / self.environment / "serving" / f"{self.name}.log"
+        return self.server.log_file
 
     def start(self, timeout: float = 180.0) -> DemoEndpoint:
         """Start the server and wait until `/ready` answers 200."""
-        import httpx
-
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "lakestack",
-            "serve",
-            self.name,
-            "--env",
-            self.environment,
-            "--project",
-            str(self.project.root),
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-        ]
-        with self.log_file.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServingError(
-                    f"`lakestack serve {self.name}` exited with {self.process.returncode}: "
-                    f"{self.log_file.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(self.url + "/ready", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise ServingError(
-            f"endpoint {self.name} was not ready in {timeout:.0f} s; see {self.log_file}"
-        )
+        self.server.start(timeout)
+        return self
 
     def ready(self, client: httpx.Client | None = None) -> dict[str, Any]:
         """`GET /ready`: the model and version answering."""
-        import httpx
-
-        response = (client or httpx).get(self.url + "/ready", timeout=5.0)
-        return dict(response.json())
+        return self.server.ready(client)
 
     def wait_for_version(self, version: int, timeout: float = 60.0) -> float:
         """Wait until the endpoint answers with `version` (it follows the alias); seconds."""
@@ -122,11 +85,4 @@ class DemoEndpoint:
 
     def stop(self) -> None:
         """SIGTERM: in-flight requests finish and the inference log is flushed."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
+        self.server.stop()

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from lakestack.cli._common import console
+from lakestack.demo._show import console, gate_table
+from lakestack.errors import PipelineError, ServingError
 
 if TYPE_CHECKING:
     import httpx
     import polars as pl
 
-    from lakestack.cli._demo import Demo
-    from lakestack.cli._demo_endpoint import DemoEndpoint
+    from lakestack.demo._endpoint import DemoEndpoint
+    from lakestack.demo._main import Demo
 
 __all__ = ["stage_monitoring"]
 
@@ -51,9 +52,9 @@ class _Timeline:
 def _traffic(demo: Demo) -> tuple[pl.DataFrame, list[str]]:
     """Every flight of July-December with its features as of its scheduled departure."""
     import polars as pl
-    from flights_ml import features, training  # the project's own code (see templates/flights)
 
     from lakestack.features import FeatureStore
+    from lakestack.templates.flights.flights_ml import features, training
 
     labels = features.labels(demo.lake).filter(
         pl.col("sched_dep_ts") >= datetime(2013, 7, 1, tzinfo=UTC)
@@ -92,7 +93,10 @@ def _send_day(
             headers={"content-type": "application/json"},
         )
         if response.status_code != 200:
-            raise RuntimeError(f"the endpoint answered {response.status_code}: {response.text}")
+            raise ServingError(
+                f"the endpoint {endpoint.name} answered {response.status_code} to a day of "
+                f"flights: {response.text[:500]}; its log: {endpoint.log_file}"
+            )
         answered += chunk.height
     return answered
 
@@ -100,7 +104,8 @@ def _send_day(
 def _june_labels(demo: Demo) -> pl.DataFrame:
     """The outcomes of June's flights."""
     import polars as pl
-    from flights_ml import features  # the project's own code (see templates/flights)
+
+    from lakestack.templates.flights.flights_ml import features
 
     june = features.labels(demo.lake).filter(
         pl.col("sched_dep_ts") >= datetime(2013, 6, 1, tzinfo=UTC),
@@ -143,7 +148,6 @@ def _window_figures(demo: Demo, since: date) -> tuple[str, str]:
 
 def _retrain(demo: Demo, endpoint: DemoEndpoint, reason: str) -> dict[str, Any]:
     """The scheduler runs the queued `retraining` run; the endpoint follows the alias."""
-    from lakestack.cli._models import print_gates
     from lakestack.pipelines import Scheduler
     from lakestack.registry import GateReport, ModelRegistry
 
@@ -152,11 +156,14 @@ def _retrain(demo: Demo, endpoint: DemoEndpoint, reason: str) -> dict[str, Any]:
     launches = scheduler.tick()
     runs = [r for r in scheduler.results if r.run.job == RETRAIN_JOB]
     if not launches or not runs:
-        raise RuntimeError(f"the scheduler started no {RETRAIN_JOB} run ({reason})")
+        raise PipelineError(
+            f"the alerts {reason} queued the {RETRAIN_JOB} job, but the scheduler started no "
+            f"run of it; see `lakestack scheduler --env {demo.lake.environment}`"
+        )
     result = runs[-1]
     if not result.ok:
         failed = result.failed[0] if result.failed else None
-        raise RuntimeError(
+        raise PipelineError(
             f"{RETRAIN_JOB} run {result.run_id} failed"
             + (f" in {failed.task}: {failed.error}" if failed else "")
         )
@@ -165,7 +172,7 @@ def _retrain(demo: Demo, endpoint: DemoEndpoint, reason: str) -> dict[str, Any]:
     registry = ModelRegistry(demo.project, demo.lake.environment)
     decided = [t for t in registry.history("flights_delay") if t.to_version == promote["version"]]
     if decided and decided[-1].gate_results:
-        print_gates(GateReport.from_json(decided[-1].gate_results))
+        console.print(gate_table(GateReport.from_json(decided[-1].gate_results)))
     production = registry.alias_holder("flights_delay", "production")
     switched = None
     if promote["promoted"] and production is not None:

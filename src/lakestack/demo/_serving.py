@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.table import Table
 
-from lakestack.cli._common import console
-from lakestack.cli._demo_endpoint import DemoEndpoint
+from lakestack.demo._endpoint import DemoEndpoint
+from lakestack.demo._show import console
+from lakestack.errors import ServingError
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from lakestack.cli._demo import Demo
+    from lakestack.demo._main import Demo
 
 __all__ = ["stage_serving"]
 
@@ -68,7 +69,8 @@ async def _send_hour(
 
 def _month(demo: Demo) -> pl.DataFrame:
     import polars as pl
-    from flights_ml import features  # the project's own code (see templates/flights)
+
+    from lakestack.templates.flights.flights_ml import features
 
     start, end = MONTH
     frame: pl.DataFrame = features.labels(demo.lake).filter(
@@ -173,8 +175,11 @@ def stage_serving(demo: Demo) -> None:
         f"(the last appended {waited:.1f} s after their answers, off the request path)."
     )
     if logged != sent:
-        raise RuntimeError(f"{inference_table(ENDPOINT)} has {logged} rows, not {sent}")
+        raise ServingError(
+            f"{inference_table(ENDPOINT)} has {logged} rows for the {sent} flights sent; "
+            f"see the endpoint's log {endpoint.log_file}"
+        )
     failed = sum(int((np.asarray(r["statuses"]) != 200).sum()) for r in runs.values())
     if failed:
-        raise RuntimeError(f"{failed} flights were not answered 200; see {endpoint.log_file}")
+        raise ServingError(f"{failed} flights were not answered 200; see {endpoint.log_file}")
     demo.results["requests served"] = sent
