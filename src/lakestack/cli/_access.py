@@ -18,6 +18,7 @@ from lakestack.cli._common import (
     console,
     err_console,
     open_project,
+    plain,
     print_json,
 )
 
@@ -71,7 +72,7 @@ def list_principals(project: ProjectOption = None, json: JsonOption = False) -> 
         view.add_column(column)
     for v in views:
         roles = [v["roles"].get(e, "") + (" (granted)" if e in v["granted"] else "") for e in envs]
-        view.add_row(v["name"], v["kind"], *roles, v["description"])
+        view.add_row(*(plain(cell) for cell in (v["name"], v["kind"], *roles, v["description"])))
     console.print(view)
 
 
@@ -99,8 +100,10 @@ def whoami(project: ProjectOption = None, env: EnvOption = None, json: JsonOptio
         return
     how = f"token lks_{data['token_id']}" if data["verified"] else "a claim (no token)"
     console.print(
-        f"{data['principal']} in {data['environment']}: role {data['role'] or 'none'}, "
-        f"known by {how}",
+        plain(
+            f"{data['principal']} in {data['environment']}: role {data['role'] or 'none'}, "
+            f"known by {how}"
+        ),
         highlight=False,
     )
 
@@ -152,7 +155,7 @@ def _print_principal(data: dict[str, Any], json: bool) -> None:
         print_json(data)
         return
     roles = ", ".join(f"{e}: {r}" for e, r in data["roles"].items()) or "none"
-    console.print(f"{data['name']}: {roles}", highlight=False)
+    console.print(plain(f"{data['name']}: {roles}"), highlight=False)
 
 
 @token_app.command("create")
@@ -186,8 +189,10 @@ def create_token(
     first = data["records"][0]
     envs = ", ".join(r["environment"] for r in data["records"])
     err_console.print(
-        f"token lks_{first['token_id']} of {principal} for {envs}, valid until "
-        f"{first['expires_at'][:16]} UTC. It is shown once: store it now (LAKESTACK_TOKEN).",
+        plain(
+            f"token lks_{first['token_id']} of {principal} for {envs}, valid until "
+            f"{first['expires_at'][:16]} UTC. It is shown once: store it now (LAKESTACK_TOKEN)."
+        ),
         highlight=False,
     )
     print(data["token"])
@@ -213,7 +218,7 @@ def revoke_token(
     if json:
         print_json(data)
         return
-    console.print(f"token lks_{data['token_id']} of {data['principal']}: {data['state']}")
+    console.print(plain(f"token lks_{data['token_id']} of {data['principal']}: {data['state']}"))
 
 
 @token_app.command("list")
@@ -233,7 +238,7 @@ def list_tokens(
     for column in ("id", "principal", "name", "state", "created", "by", "expires"):
         view.add_column(column)
     for t in data:
-        view.add_row(
+        cells = (
             f"lks_{t['token_id']}",
             t["principal"],
             t["name"],
@@ -242,6 +247,7 @@ def list_tokens(
             t["created_by"],
             t["expires_at"][:16],
         )
+        view.add_row(*(plain(cell) for cell in cells))
     console.print(view)
 
 
@@ -272,10 +278,8 @@ def list_audit(
         view.add_column(column, overflow="fold")
     for r in data:
         style = "red" if r["outcome"] == "denied" else ""
-        view.add_row(
-            r["ts"][:19], r["principal"], r["action"], r["object"], r["outcome"], r["reason"],
-            style=style,
-        )  # fmt: skip
+        cells = (r["ts"][:19], r["principal"], r["action"], r["object"], r["outcome"], r["reason"])
+        view.add_row(*(plain(cell) for cell in cells), style=style)
     console.print(view)
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from lakestack.cli._common import (
+    EnvOption,
     JsonOption,
     ProjectOption,
     console,
@@ -43,7 +44,19 @@ def init(
     )
 
 
-def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
+def validate(
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also open the environment's lake and registry: the tables, columns, models "
+            "and aliases the file names must exist there.",
+        ),
+    ] = False,
+    json: JsonOption = False,
+) -> None:
     """Check lakestack.yaml and print every problem at once (exit 1 when there are any)."""
     from lakestack.config import load_project, validate_project_file
     from lakestack.pipelines import check_imports
@@ -54,6 +67,10 @@ def validate(project: ProjectOption = None, json: JsonOption = False) -> None:
         loaded = load_project(file)
         problems = check_imports(loaded)
         access = _access_summary(loaded)
+        if deep and not problems:
+            from lakestack.checks import deep_problems
+
+            problems = deep_problems(loaded, env)
     if json:
         print_json(
             {

@@ -27,14 +27,14 @@ from lakestack.pipelines._lineage import (
 )
 from lakestack.pipelines._locks import JobLock
 from lakestack.pipelines._plan import JobPlan, TaskSpec, check_imports
-from lakestack.pipelines._records import (
+from lakestack.pipelines._run_records import (
     RUNS_TABLE,
     TASK_RUNS_TABLE,
     Records,
     RunRecord,
     TaskRun,
 )
-from lakestack.pipelines._results import RunResult, RunUpdate
+from lakestack.pipelines._run_result import RunResult, RunUpdate
 from lakestack.pipelines._runner import run_job
 from lakestack.pipelines._scheduler import Launch, Scheduler
 from lakestack.pipelines._triggers import PendingTrigger, trigger

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import TableNotFoundError
-from lakestack.pipelines._records import Records, RunRecord, TaskRun
+from lakestack.pipelines._run_records import Records, RunRecord, TaskRun
 
 if TYPE_CHECKING:
     from lakestack.config import Project

@@ -12,9 +12,8 @@ from typing import Any
 
 from lakestack.pipelines._engines import Engine
 from lakestack.pipelines._plan import JobPlan
-from lakestack.pipelines._record_writer import RecordWriter
-from lakestack.pipelines._records import RunRecord, TaskRun
-from lakestack.pipelines._results import RunUpdate
+from lakestack.pipelines._run_records import RecordWriter, RunRecord, TaskRun
+from lakestack.pipelines._run_result import RunUpdate
 from lakestack.pipelines._worker import TaskOutcome, TaskRequest
 
 __all__ = ["DONE", "RunState"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from lakestack.errors import PipelineError
-from lakestack.pipelines._records import RunRecord, TaskRun
+from lakestack.pipelines._run_records import RunRecord, TaskRun
 
 __all__ = ["RunResult", "RunUpdate", "new_run_id"]
 

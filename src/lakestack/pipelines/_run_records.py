@@ -5,13 +5,16 @@ Their columns are declared in `lakestack.system_tables`.
 Both tables are append-only, so that runners in several processes never conflict:
 `system.runs` gets a row when a run starts and one when it ends (the latest row of a run wins);
 `system.task_runs` gets one row per task attempt when it ends, plus one row for each task a
-run skipped, cancelled or reused from an earlier run.
+run skipped, cancelled or reused from an earlier run. `RecordWriter` appends them on a
+background thread, off the runner's path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import queue
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from lakestack.config import Project
     from lakestack.lake import Lake
 
-__all__ = ["RUNS_TABLE", "TASK_RUNS_TABLE", "Records", "RunRecord", "TaskRun"]
+__all__ = ["RUNS_TABLE", "TASK_RUNS_TABLE", "RecordWriter", "Records", "RunRecord", "TaskRun"]
 
 RUNS_TABLE = RUNS.name
 TASK_RUNS_TABLE = TASK_RUNS.name
@@ -309,3 +312,64 @@ class Records:
             if task.task not in final or task.attempt >= final[task.task].attempt:
                 final[task.task] = task
         return final
+
+
+class RecordWriter:
+    """Writes records on a background thread, batching rows that arrive together.
+
+    A task's record is written while the next task already runs, so recording costs a run
+    almost no time; `close` waits until everything is written.
+    """
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self._queue: queue.Queue[RunRecord | TaskRun | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="lakestack-records", daemon=True)
+        self._thread.start()
+
+    def put(self, record: RunRecord | TaskRun) -> None:
+        self._queue.put(record)
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            records = [r for r in batch if r is not None]
+            try:
+                tasks = [r for r in records if isinstance(r, TaskRun)]
+                runs = [r for r in records if isinstance(r, RunRecord)]
+                if tasks:
+                    self.records.add_task_runs(tasks)
+                if runs:
+                    self.records.add_runs(runs)
+            except BaseException as exc:
+                self._error = self._error or exc
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
+                return
+
+    def flush(self) -> None:
+        """Wait until every record put so far is written.
+
+        Raises:
+            PipelineError: a record could not be written.
+        """
+        self._queue.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise PipelineError(
+                f"the run records could not be written to {self.records.lake.root}: {error}"
+            ) from error
+
+    def close(self) -> None:
+        """Write what is left and stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+        self.flush()
