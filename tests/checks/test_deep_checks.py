@@ -39,6 +39,12 @@ def _sections(**monitor_changes: Any) -> dict[str, Any]:
     }
     monitor.update(monitor_changes)
     return {
+        "jobs": {
+            "retrain": {
+                "triggers": [{"on_table_update": "labels.price"}],
+                "tasks": [{"name": "fit", "run": "json:dumps"}],
+            }
+        },
         "models": {"price": {"label": "y"}, "legacy": {}},
         "endpoints": {"price": {"model": "price"}},
         "monitors": {"price": monitor},
@@ -93,6 +99,8 @@ def test_deep_names_every_missing_table_column_model_and_alias_then_passes_when_
         alerts=[{"name": "drift", "when": "drift.psi > 0.2 on x_1"}],
     )
     typos["models"]["price"]["label"] = "label"
+    typos["models"]["price"]["gates"] = {"slices": {"columns": ["orgin"]}}
+    typos["jobs"]["retrain"]["triggers"] = [{"on_table_update": "labels.prices"}]
     typos["endpoints"]["legacy"] = {"model": "legacy", "port": 8081}
     typo_project = write_project(root, environments=["dev"], **typos)
     problems = {p.key: p.message for p in deep_problems(typo_project, "dev")}
@@ -100,6 +108,8 @@ def test_deep_names_every_missing_table_column_model_and_alias_then_passes_when_
         "endpoints.legacy.model",
         "endpoints.price.stage",
         "models.price.label",
+        "models.price.gates.slices.columns[0]",
+        "jobs.retrain.triggers[0].on_table_update",
         "monitors.price.time_column",
         "monitors.price.slices[0]",
         "monitors.price.labels.column",
@@ -111,6 +121,8 @@ def test_deep_names_every_missing_table_column_model_and_alias_then_passes_when_
         in problems["endpoints.price.stage"]
     )
     assert "not a column of gold.holdout@0" in problems["models.price.label"]
+    assert "did you mean 'origin'" in problems["models.price.gates.slices.columns[0]"]
+    assert "labels.prices does not exist" in problems["jobs.retrain.triggers[0].on_table_update"]
     assert "did you mean 'ts'" in problems["monitors.price.time_column"]
     assert "did you mean 'origin'" in problems["monitors.price.slices[0]"]
     assert "labels.price has no column 'label'" in problems["monitors.price.labels.column"]

@@ -47,6 +47,18 @@ def deep_problems(project: Project, env: str | None = None) -> list[Problem]:
         registry = ModelRegistry(project, environment)
         registered = [model.name for model in registry.models()]
         found.extend(_model_problems(project, registry, registered, lake))
+    for name, job in config.jobs.items():
+        for i, trigger in enumerate(job.triggers):
+            table = trigger.on_table_update
+            if table is not None and not lake.exists(table):
+                found.append(
+                    (
+                        f"jobs.{name}.triggers[{i}].on_table_update",
+                        f"{table} does not exist in the {environment!r} lake, so no new "
+                        "version of it will start the job; check the name with `lakestack "
+                        "tables list`, or run the job that writes it first",
+                    )
+                )
     for name, monitor in config.monitors.items():
         where = f"monitors.{name}"
         found.extend(_monitor_problems(project, environment, lake, where, monitor))
@@ -88,11 +100,19 @@ def _model_problems(
                 f"models promote {endpoint.model} VERSION --to {endpoint.stage} --env {env}`",
             )
     for name, model in project.config.models.items():
-        if model.label and name in registered:
-            yield from _label(registry, lake, name, model.label)
+        wanted = [("label", model.label)] if model.label else []
+        if model.gates.slices is not None:
+            wanted += [
+                (f"gates.slices.columns[{i}]", c) for i, c in enumerate(model.gates.slices.columns)
+            ]
+        if wanted and name in registered:
+            yield from _holdout_columns(registry, lake, name, wanted)
 
 
-def _label(registry: ModelRegistry, lake: Lake, model: str, label: str) -> Found:
+def _holdout_columns(
+    registry: ModelRegistry, lake: Lake, model: str, wanted: list[tuple[str, str]]
+) -> Found:
+    """The label and slice columns the gates read are columns of the latest holdout."""
     versions = registry.versions(model)
     latest = next((v for v in versions if v.holdout is not None), None)
     if latest is None or latest.holdout is None:
@@ -107,12 +127,14 @@ def _label(registry: ModelRegistry, lake: Lake, model: str, label: str) -> Found
     except LakestackError:
         return  # the holdout's own table is gone; the gates say so when they run
     names = [field.name for field in columns]
-    if label not in names:
-        yield (
-            f"models.{model}.label",
-            f"{label!r} is not a column of {holdout.table}@{holdout.version}, the holdout of "
-            f"version {latest.version}; {_hint(label, names)}its columns: {', '.join(names)}",
-        )
+    for key, column in wanted:
+        if column not in names:
+            yield (
+                f"models.{model}.{key}",
+                f"{column!r} is not a column of {holdout.table}@{holdout.version}, the holdout "
+                f"of version {latest.version}; {_hint(column, names)}its columns: "
+                f"{', '.join(names)}",
+            )
 
 
 def _schema(lake: Lake, table: str) -> pa.Schema | None:
