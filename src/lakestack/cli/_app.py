@@ -10,6 +10,7 @@ import typer
 
 from lakestack import __version__
 from lakestack.cli import (
+    _access,
     _data,
     _demo,
     _deploy,
@@ -19,6 +20,7 @@ from lakestack.cli import (
     _pipelines,
     _project,
     _serve,
+    _server,
     _tables,
 )
 from lakestack.cli._common import err_console, print_error
@@ -63,6 +65,8 @@ for _register in (
     _models.register,
     _serve.register,
     _monitor.register,
+    _access.register,
+    _server.register,
     _demo.register,
 ):
     _register(app)

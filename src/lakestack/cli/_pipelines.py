@@ -240,10 +240,16 @@ def trigger(
     env: EnvOption = None,
 ) -> None:
     """Queue a trigger: the scheduler of the environment runs the jobs at its next tick."""
+    from lakestack.control_plane import remote_for
     from lakestack.pipelines import trigger as queue_trigger
 
     proj = open_project(project)
-    jobs = queue_trigger(proj, name, reason, env=env)
+    remote = remote_for(proj, env)  # the environment's control plane queues it
+    jobs = (
+        remote.trigger(name, reason)["jobs"]
+        if remote
+        else queue_trigger(proj, name, reason, env=env)
+    )
     environment = proj.environment(env).name
     console.print(
         f"queued {name!r} for {', '.join(jobs)} in {environment}; "

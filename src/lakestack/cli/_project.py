@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -17,6 +17,9 @@ from lakestack.cli._common import (
     plain,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from lakestack.config import Project
 
 __all__ = ["register"]
 
@@ -59,9 +62,11 @@ def validate(
     from lakestack.pipelines import check_imports
 
     file, problems = validate_project_file(project)
+    access = None
     if not problems:  # the file is valid: check that every task function imports
         loaded = load_project(file)
         problems = check_imports(loaded)
+        access = _access_summary(loaded)
         if deep and not problems:
             from lakestack.checks import deep_problems
 
@@ -72,6 +77,7 @@ def validate(
                 "file": str(file),
                 "valid": not problems,
                 "problems": [{"key": p.key, "message": p.message} for p in problems],
+                "access": access,
             }
         )
     elif problems:
@@ -81,8 +87,20 @@ def validate(
             err_console.print(line, highlight=False, soft_wrap=True)
     else:
         console.print(f"[green]{file} is valid[/]")
+        if access is not None:
+            console.print(f"access: {access}", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def _access_summary(project: Project) -> str:
+    principals = project.config.access.principals
+    if not principals:
+        return (
+            "single-user: no access.principals, so nothing is checked or audited (docs/access.md)"
+        )
+    protected = ", ".join(project.config.access.protected) or "none"
+    return f"{len(principals)} principal(s), roles checked and audited; protected: {protected}"
 
 
 def register(app: typer.Typer) -> None:

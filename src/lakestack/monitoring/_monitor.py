@@ -146,10 +146,12 @@ def run_monitor(
         (Window(start=..., end=...),)
     """
 
+    from lakestack.access import authorize_writer
     from lakestack.lake import Lake
 
     config = monitor_config(project, name)
     lake = lake or Lake.for_environment(project, env)
+    authorize_writer(project, "monitor.run", lake, name)
     now = now or datetime.now(UTC)
     length = parse_window(config.window)
     tables = metric_tables(name)
