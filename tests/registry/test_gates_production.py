@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from registry_kit import FEATURES, T0, Kit, make_frame
+from _registry_kit import FEATURES, T0, Kit, make_frame
 
 from lakestack.registry import TrainingPeriod
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from registry_kit import FEATURES, Kit, multiclass_frame, regression_frame
+from _registry_kit import FEATURES, Kit, multiclass_frame, regression_frame
 
 from lakestack.errors import RegistryError
 from lakestack.registry import Holdout, Lineage

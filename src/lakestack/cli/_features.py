@@ -14,6 +14,7 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     open_project,
+    plain,
     print_json,
 )
 
@@ -102,7 +103,7 @@ def show(
     if online is None:
         console.print("online: not published")
     elif "error" in online:
-        console.print(f"online: unavailable ({online['error']})")
+        console.print(plain(f"online: unavailable ({online['error']})"))
     else:
         moment = f" as of {online['as_of']}" if online["as_of"] else ""
         console.print(

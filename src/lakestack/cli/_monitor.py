@@ -14,6 +14,7 @@ from lakestack.cli._common import (
     console,
     open_lake,
     open_project,
+    plain,
     print_json,
 )
 
@@ -47,7 +48,7 @@ def run(
     if result.quality_windows:
         console.print(f"quality updated for {len(result.quality_windows)} window(s)")
     for alert in result.alerts:
-        console.print(f"alert {alert.rule} {alert.state}: {alert.message}", highlight=False)
+        console.print(plain(f"alert {alert.rule} {alert.state}: {alert.message}"), highlight=False)
 
 
 @monitor_app.command("report")
@@ -127,7 +128,7 @@ def alerts(
             row["state"],
             f"{row['fired_at']:%Y-%m-%d %H:%M}",
             "" if row["resolved_at"] is None else f"{row['resolved_at']:%Y-%m-%d %H:%M}",
-            row["message"],
+            plain(row["message"]),
         )
     console.print(table)
 

@@ -192,7 +192,9 @@ def update_quality(
     )
     lake.merge(tables["quality"], frame, keys=["window_start"])
     if per_class:
-        lake.merge(tables["quality_by_class"], _class_frame(per_class), keys=["window_start", "class"])
+        lake.merge(
+            tables["quality_by_class"], _class_frame(per_class), keys=["window_start", "class"]
+        )
     return changed
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from lakestack.system_tables import (
     ALERTS,
-    MONITOR_QUALITY_BY_CLASS,
     MONITOR_DRIFT,
     MONITOR_PROFILE,
     MONITOR_QUALITY,
+    MONITOR_QUALITY_BY_CLASS,
     MONITOR_STATE,
 )
 

@@ -160,7 +160,10 @@ def log_model(
         ...     lineage=Lineage(holdout=Holdout("gold.flights_training", 3, "delayed")))
         ... # doctest: +SKIP
     """
+    from lakestack.access import authorize_writer
+
     check_model_name(name)
+    authorize_writer(reg.project, "model.log", reg.lake, name)
     if signature is None:
         raise RegistryError(f"model {name!r} has no signature, so it is refused. {_SIGNATURE_HELP}")
     lineage = lineage or Lineage()

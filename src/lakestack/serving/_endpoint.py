@@ -142,8 +142,11 @@ def serve(
     """
     import uvicorn
 
+    from lakestack.access import authorize
+
     config = _config(project, name)
     env = project.environment(environment)
+    authorize(project, "endpoint.serve", env.name, obj=name)
     os.environ[_ENV_PROJECT] = str(project.root)
     os.environ[_ENV_ENDPOINT] = name
     os.environ[_ENV_ENVIRONMENT] = env.name

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from flights_ml import features
 
 from lakestack.features import FeatureStore
 from lakestack.pipelines import TaskContext
@@ -30,6 +29,8 @@ from lakestack.registry import (
     metric,
 )
 from lakestack.validation import ValidationOptions, infer_schema, validate
+
+from . import features
 
 MODEL = "flights_delay"
 TRAINING_TABLE = "gold.flights_training"
