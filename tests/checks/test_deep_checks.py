@@ -16,7 +16,7 @@ from lakestack.checks import deep_problems
 from lakestack.cli import main
 from lakestack.config import Project
 from lakestack.lake import Lake
-from lakestack.registry import Holdout, ModelRegistry
+from lakestack.registry import Holdout, Lineage, ModelRegistry
 from lakestack.validation import infer_schema
 
 
@@ -81,7 +81,7 @@ def lake_and_registry(tmp_path: Path, mlflow_db: Path) -> Project:
         model,
         "price",
         signature=infer_signature(x, model.predict_proba(x)),
-        holdout=Holdout("gold.holdout", lake.version("gold.holdout"), "y"),
+        lineage=Lineage(holdout=Holdout("gold.holdout", lake.version("gold.holdout"), "y")),
         pip_requirements=["scikit-learn"],
     )
     return project

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakestack.metric_catalog import ALL_METRICS
 from lakestack.monitoring._tables import metric_tables, read_or_none
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def html_report(lake: Lake, monitor: str, path: str | Path | None = None) -> str
     else:
         sections.append("<p>No drift metrics yet: run <code>lakestack monitor run</code>.</p>")
     if quality is not None and not quality.is_empty():
-        for metric in ("accuracy", "roc_auc", "log_loss", "rmse", "mae"):
+        for metric in ALL_METRICS:
             if metric in quality.columns:
                 sections.append(_svg(f"quality: {metric}", _series(quality, None, metric), None))
     body = "\n".join(sections)
@@ -183,7 +184,7 @@ def monitor_registry(lake: Lake, monitors: list[str]) -> CollectorRegistry:
             labeled = quality.filter(pl.col("labeled_rows") > 0)
             if not labeled.is_empty():
                 row = labeled.sort("window_start").row(-1, named=True)
-                for metric in ("accuracy", "roc_auc", "log_loss", "rmse", "mae"):
+                for metric in ALL_METRICS:
                     if row.get(metric) is not None:
                         quality_gauge.labels(monitor, metric).set(row[metric])
     return registry
