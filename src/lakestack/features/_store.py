@@ -99,52 +99,7 @@ class FeatureStore:
 
     # -- feature tables ---------------------------------------------------------------------
 
-    def create_feature_table(
-        self,
-        name: str,
-        *,
-        primary_keys: Sequence[str],
-        data: Any = None,
-        schema: pa.Schema | None = None,
-        timestamp_key: str | None = None,
-        description: str = "",
-        owner: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        exist_ok: bool = False,
-    ) -> FeatureTable:
-        """Create a feature table (a Delta table with keys and metadata).
-
-        Args:
-            name: `schema.table`, e.g. `features.weather`.
-            primary_keys: the columns identifying an entity.
-            data: the first rows (Arrow, Polars, pandas or a column mapping); or give `schema`.
-            schema: the Arrow schema of an empty table.
-            timestamp_key: the event-time column; a table may hold many rows per key, one per
-                time, and training sets join it point in time. None: one row per key.
-            description: what the features are.
-            owner: who answers for them (default: the writing principal).
-            tags: free-form labels.
-            exist_ok: keep an existing table (its metadata is rewritten) instead of failing.
-
-        Returns:
-            The table's description.
-
-        Raises:
-            FeatureError: bad keys or event time (missing, null, repeated, wrong type), or the
-                table exists.
-        """
-        return _tables.create_feature_table(
-            self.lake,
-            name,
-            primary_keys=primary_keys,
-            data=data,
-            schema=schema,
-            timestamp_key=timestamp_key,
-            description=description,
-            owner=owner,
-            tags=tags,
-            exist_ok=exist_ok,
-        )
+    create_feature_table = _tables.create_feature_table  # its signature and docstring are there
 
     def write(self, name: str, data: Any, *, mode: str = "merge") -> int:
         """Write rows: `merge` upserts by keys and event time; `overwrite` replaces all rows.

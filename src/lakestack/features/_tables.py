@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from lakestack.features._store import FeatureStore
+
 __all__ = [
     "METADATA_KEY",
     "FeatureTable",
@@ -204,7 +206,7 @@ def _check_schema(
 
 
 def create_feature_table(
-    lake: Lake,
+    store: FeatureStore,
     name: str,
     *,
     primary_keys: Sequence[str],
@@ -216,15 +218,33 @@ def create_feature_table(
     tags: Mapping[str, str] | None = None,
     exist_ok: bool = False,
 ) -> FeatureTable:
-    """Create a feature table from a schema or from data (written as its first rows).
+    """Create a feature table (a Delta table with keys and metadata) from a schema or from data
+    (written as its first rows). `FeatureStore.create_feature_table` is this function.
 
     With `exist_ok`, an existing table keeps its rows and its feature metadata is (re)written,
     so a plain table can be registered as a feature table.
 
+    Args:
+        store: the feature store (its lake holds the table).
+        name: `schema.table`, e.g. `features.weather`.
+        primary_keys: the columns identifying an entity.
+        data: the first rows (Arrow, Polars, pandas or a column mapping); or give `schema`.
+        schema: the Arrow schema of an empty table.
+        timestamp_key: the event-time column; a table may hold many rows per key, one per
+            time, and training sets join it point in time. None: one row per key.
+        description: what the features are.
+        owner: who answers for them (default: the writing principal).
+        tags: free-form labels.
+        exist_ok: keep an existing table (its metadata is rewritten) instead of failing.
+
+    Returns:
+        The table's description.
+
     Raises:
-        FeatureError: no schema or data, a key or event-time column missing, null or of a wrong
-            type, or the table exists and `exist_ok` is false.
+        FeatureError: no schema or data, a key or event-time column missing, null, repeated or
+            of a wrong type, or the table exists and `exist_ok` is false.
     """
+    lake = store.lake
     import pyarrow as pa
 
     table_name = str(TableName.parse(name))
