@@ -92,6 +92,48 @@ class Served:
             self.registry.promote("tiny", info.version, to=promote, force=True, reason="test")
         return info.version
 
+    def log_typed(
+        self,
+        types: dict[str, str],
+        *,
+        optional: frozenset[str] = frozenset(),
+        name: str = "tiny",
+        promote: str | None = "production",
+    ) -> int:
+        """Log `typed_model()` with input columns of these MLflow types; its version."""
+        info = self.registry.log_model(
+            typed_model(),
+            name,
+            signature=typed_signature(types, optional),
+            flavor="pyfunc",
+        )
+        if promote:
+            self.registry.promote(name, info.version, to=promote, force=True, reason="test")
+        return info.version
+
+
+def typed_model() -> Any:
+    """An MLflow `PythonModel` that takes any columns and answers, per row, how many of its
+    values are not null (a float): a model of any input types, defined here so that
+    cloudpickle stores it by value and a server process loads it without this module."""
+    import mlflow.pyfunc
+
+    class CountValues(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            # no type hints: MLflow would read them as an input schema
+            return [float(model_input.iloc[i].notna().sum()) for i in range(len(model_input))]
+
+    return CountValues()
+
+
+def typed_signature(types: dict[str, str], optional: frozenset[str] = frozenset()) -> Any:
+    """An MLflow signature of named columns of MLflow types (`boolean`, `long`, ...)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = [ColSpec(t, name, required=name not in optional) for name, t in types.items()]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lakestack.lake import Lake
@@ -114,3 +117,112 @@ def test_mixed_records_keep_their_columns_row_by_row(lake: Lake, tmp_path: Path)
         "r0001/production/0",
         "r0001/production/1",
     ]
+
+
+def _rejected(lake: Lake, endpoint: str = "ep") -> list[dict[str, object]]:
+    name = inference_table(endpoint) + "_rejected"
+    return lake.read(name).to_pylist() if lake.exists(name) else []
+
+
+def test_a_record_that_cannot_be_written_is_set_aside_and_blocks_nothing(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """A record whose data does not fit its column (here one spooled by an older version)
+    goes, intact and with its reason, to `inference.<endpoint>_rejected`; the others land."""
+    log = _log(lake, tmp_path / "spool")
+    log.start()
+    log.record(_record(0))
+    poisoned = {**_record(1), "rows": [["not a number", 1]]}
+    log.record(poisoned)
+    log.record(_record(2))
+    log.close()
+    ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
+    assert ids == ["r0000", "r0002"]
+    (rejected,) = _rejected(lake)
+    assert rejected["request_id"] == "r0001" and "'a'" in str(rejected["reason"])
+    assert json.loads(str(rejected["record"])) == poisoned
+    assert log.rejected == 1
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def _break_storage(lake: Lake) -> Path:
+    """Make every write to the `inference` schema fail: its folder is a file."""
+    folder = Path(lake.root) / "inference"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.write_text("not a folder")
+    return folder
+
+
+def test_a_storage_outage_is_retried_with_backoff_in_order(lake: Lake, tmp_path: Path) -> None:
+    log = InferenceLog(lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=0.05)
+    log.retry_max_s = 0.2
+    broken = _break_storage(lake)
+    log.start()
+    for i in range(5):
+        log.record(_record(i))
+    _wait_for(lambda: log.error is not None and log.failures >= 2)
+    assert log.backlog == 5 and log.rejected == 0  # nothing dropped, nothing set aside
+    broken.unlink()
+    _wait_for(lambda: log.backlog == 0)
+    assert log.error is None
+    log.close()
+    ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
+    assert ids == [f"r{i:04d}" for i in range(5)]
+    assert _rejected(lake) == []
+
+
+def test_a_replay_that_fails_at_start_is_retried_in_the_background(
+    lake: Lake, tmp_path: Path
+) -> None:
+    root = tmp_path / "spool"
+    dead = _log(lake, root)
+    dead.start()
+    for i in range(3):
+        dead.record(_record(i))
+    _die(dead)
+    broken = _break_storage(lake)
+    fresh = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=0.05)
+    fresh.retry_max_s = 0.2
+    fresh.start()  # returns although the replay cannot be written
+    fresh.record(_record(3))
+    _wait_for(lambda: fresh.error is not None and "replay" in str(fresh.error))
+    broken.unlink()
+    _wait_for(lambda: fresh.backlog == 0 and fresh.replayed == 3)
+    fresh.close()
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == [f"r{i:04d}" for i in range(4)]
+    assert list(root.iterdir()) == []
+
+
+def test_a_poisoned_spool_is_replayed_around_its_bad_record(lake: Lake, tmp_path: Path) -> None:
+    root = tmp_path / "spool"
+    dead = _log(lake, root)
+    dead.start()
+    dead.record(_record(0))
+    dead.record({**_record(1), "rows": [[1.0, "twelve"]]})
+    dead.record(_record(2))
+    _die(dead)
+    fresh = _log(lake, root)
+    fresh.start()
+    fresh.close()
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == ["r0000", "r0002"]
+    assert [r["request_id"] for r in _rejected(lake)] == ["r0001"]
+    assert "'b'" in str(_rejected(lake)[0]["reason"])
+
+
+def _die(log: InferenceLog) -> None:
+    """What the kernel does when the process dies: its spool's files and lock are closed."""
+    spool = log._spool
+    assert spool is not None
+    os.close(spool._fd)
+    os.close(spool._lock_fd)
+    log._spool = None
+    log._stop = True
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
