@@ -1,4 +1,4 @@
-"""Drift metrics: lakestack `compute_drift` against Evidently's DataDriftPreset (DESIGN.md §10).
+"""Drift metrics: lakestack `compute_drift` against Evidently's DataDriftPreset.
 
 Generates a reference and a shifted current dataset (default 1M rows x 20 columns: 15 numeric,
 5 categorical), writes them once to Parquet, and runs each side in its own process so that each

@@ -1,6 +1,6 @@
 """Online serving: lakestack's endpoint (inference logging on) vs `mlflow models serve`.
 
-The same 13-feature LightGBM booster (10,000 training rows, as in DESIGN.md section 14) is
+The same 13-feature LightGBM booster (10,000 training rows, as in registry_bench.py) is
 logged through `ModelRegistry` into a temporary project's prod registry and served twice, with
 the same worker count, on 127.0.0.1:
 

@@ -216,19 +216,6 @@ def test_missing_table_names_the_table(lake: Lake) -> None:
     assert not lake.exists("silver.none")
 
 
-def test_optimize_and_vacuum(lake: Lake) -> None:
-    for i in range(5):
-        lake.append("silver.t", {"x": [i]})
-    assert lake.info("silver.t").files == 5
-    metrics = lake.optimize("silver.t")
-    assert metrics["numFilesRemoved"] == 5
-    assert lake.info("silver.t").files == 1
-    removed = lake.vacuum("silver.t", retention_hours=0)
-    assert len(removed) == 5
-    assert sorted(lake.read("silver.t").column("x").to_pylist()) == [0, 1, 2, 3, 4]
-    assert lake.history("silver.t")[0].operation.startswith("VACUUM")
-
-
 def test_catalog_lists_schema_rows_version_and_writer(lake: Lake) -> None:
     lake.with_context(job="ingest", task="a").append("bronze.a", {"x": [1, 2, 3]})
     lake.append("silver.b", {"y": ["q"]})

@@ -85,3 +85,12 @@ def not_json(ctx: TaskContext) -> object:
 def write_then_fail(ctx: TaskContext) -> None:
     ctx.write_table(ctx.params["table"], {"id": [1]}, mode="append")
     raise RuntimeError("failed after writing")
+
+
+def wait_to_be_killed(ctx: TaskContext) -> dict[str, Any]:
+    """First attempt: write this process's pid and wait (for the test to kill it); then succeed."""
+    if ctx.attempt == 1:
+        Path(ctx.params["pid_file"]).write_text(str(os.getpid()))
+        time.sleep(float(ctx.params.get("seconds", 300)))
+        raise RuntimeError("the first attempt was meant to be killed, not to finish")
+    return {"attempt": ctx.attempt, "pid": os.getpid()}

@@ -1,17 +1,20 @@
-"""The Ray engine on a real local Ray: the same job, the same results, records and lineage."""
+"""The Ray engine on a Ray cluster started by the tests (`ray start --head` on 127.0.0.1),
+selected by `engine: ray://127.0.0.1:<port>` in lakestack.yaml: the same records, results and
+lineage as the local engine, and a worker killed mid-task is retried per the task's retries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pipeline_helpers import task, write_project
 
-from lakestack.pipelines import RunResult, TaskRun, run_job, table_lineage
-
-ray = pytest.importorskip("ray", reason="the ray engine needs Ray: pip install 'lakestack[ray]'")
+from cluster_kit import RayCluster
+from lakestack.pipelines import Records, RunResult, TaskRun, run_job, table_lineage
 
 JOB = {
     "tasks": [
@@ -24,11 +27,18 @@ JOB = {
 }
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+def on_engine(engine: str) -> dict[str, Any]:
+    """The `environments:` of a project whose dev environment runs on `engine`."""
+    return {
+        "environments": {
+            "dev": {
+                "lake": ".lakestack/dev/lake",
+                "tracking": "sqlite:///.lakestack/dev/mlflow.db",
+                "online_store": "sqlite:///.lakestack/dev/online.db",
+                "engine": engine,
+            }
+        }
+    }
 
 
 def summary(result: RunResult) -> list[tuple[Any, ...]]:
@@ -47,14 +57,15 @@ def summary(result: RunResult) -> list[tuple[Any, ...]]:
     return [one(t) for t in result.tasks]
 
 
-def test_a_job_on_ray_gives_the_same_records_as_on_the_local_engine(
-    tmp_path: Path, local_ray: None
+def test_a_job_on_the_ray_cluster_gives_the_same_records_as_on_the_local_engine(
+    tmp_path: Path, ray_cluster: RayCluster
 ) -> None:
-    project = write_project(tmp_path / "on_ray", {"mixed": JOB})
-    on_ray = run_job(project, "mixed", env="dev", engine="ray")
-    local_project = write_project(tmp_path / "on_local", {"mixed": JOB})
-    on_local = run_job(local_project, "mixed", env="dev", engine="local")
-    assert on_ray.run.engine == "ray" and on_local.run.engine == "local"
+    project = write_project(tmp_path / "on_ray", {"mixed": JOB}, **on_engine(ray_cluster.address))
+    assert project.environment("dev").engine == ray_cluster.address
+    on_ray = run_job(project, "mixed", env="dev")  # the engine of lakestack.yaml
+    local_project = write_project(tmp_path / "on_local", {"mixed": JOB}, **on_engine("local"))
+    on_local = run_job(local_project, "mixed", env="dev")
+    assert on_ray.run.engine == ray_cluster.address and on_local.run.engine == "local"
     assert on_ray.status == on_local.status == "failed"  # `crash` exits its process
     assert summary(on_ray) == summary(on_local)
     crash = on_ray.task("crash")
@@ -66,3 +77,57 @@ def test_a_job_on_ray_gives_the_same_records_as_on_the_local_engine(
         (on_ray.run_id, 1),
     ]
     assert lineage.upstream_tables == ["bronze.src"]
+
+
+def _kill_when_written(pid_file: Path, killed: list[int], deadline_s: float = 240.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        text = pid_file.read_text() if pid_file.exists() else ""
+        if text:
+            os.kill(int(text), signal.SIGKILL)
+            killed.append(int(text))
+            return
+        time.sleep(0.1)
+
+
+def test_a_worker_killed_mid_task_is_retried_per_the_tasks_retries(
+    tmp_path: Path, ray_cluster: RayCluster
+) -> None:
+    pid_file = tmp_path / "worker.pid"
+    job = {
+        "tasks": [
+            task("victim", "wait_to_be_killed", params={"pid_file": str(pid_file)}, retries=1),
+            task("after", "noop", "victim"),
+        ]
+    }
+    project = write_project(tmp_path / "proj", {"kill": job}, **on_engine(ray_cluster.address))
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_when_written, args=(pid_file, killed), daemon=True)
+    killer.start()
+    result = run_job(project, "kill", env="dev")
+    killer.join(5)
+    assert killed, "the first attempt never wrote its pid"
+    victim = result.task("victim")
+    assert result.status == "succeeded"
+    assert victim.attempt == 2 and victim.output["attempt"] == 2
+    assert victim.output["pid"] != killed[0]  # a new Ray worker ran the retry
+    attempts = [t for t in Records.for_environment(project, "dev").task_runs(result.run_id)]
+    first = [t for t in attempts if t.task == "victim" and t.attempt == 1]
+    assert len(first) == 1 and first[0].status == "failed"
+    assert "Ray worker failed" in (first[0].error or "")
+
+
+def test_without_retries_a_killed_worker_fails_the_task_and_says_so(
+    tmp_path: Path, ray_cluster: RayCluster
+) -> None:
+    pid_file = tmp_path / "worker.pid"
+    job = {"tasks": [task("victim", "wait_to_be_killed", params={"pid_file": str(pid_file)})]}
+    project = write_project(tmp_path / "proj", {"kill": job}, **on_engine(ray_cluster.address))
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_when_written, args=(pid_file, killed), daemon=True)
+    killer.start()
+    result = run_job(project, "kill", env="dev")
+    killer.join(5)
+    victim = result.task("victim")
+    assert killed and result.status == "failed" and victim.attempt == 1
+    assert "Ray worker failed" in (victim.error or "")

@@ -1,4 +1,4 @@
-"""`lakestack tables list|show|history|preview`."""
+"""`lakestack tables list|show|history|preview|optimize|vacuum`."""
 
 from __future__ import annotations
 
@@ -165,6 +165,88 @@ def preview(
     for row in data.to_pylist():
         view.add_row(*("" if v is None else str(v) for v in row.values()))
     console.print(view)
+
+
+@tables_app.command()
+def optimize(
+    name: Annotated[str, typer.Argument(help="schema.table")],
+    zorder_by: Annotated[
+        str | None,
+        typer.Option("--zorder-by", help="Comma-separated columns to cluster the data by."),
+    ] = None,
+    target_size_mb: Annotated[
+        int | None,
+        typer.Option("--target-size-mb", min=1, help="Size of the files to write (default 100)."),
+    ] = None,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Compact a table's small files into large ones (optionally Z-ordered); rows are unchanged."""
+    columns = [c.strip() for c in zorder_by.split(",") if c.strip()] if zorder_by else None
+    result = open_lake(project, env).optimize(
+        name,
+        zorder_by=columns,
+        target_size=target_size_mb * 1024 * 1024 if target_size_mb else None,
+    )
+    if json:
+        print_json(result.to_dict())
+        return
+    if not result.committed:
+        console.print(
+            f"{result.table} needs no compaction: its files are already large "
+            f"(version {result.version} unchanged)",
+            markup=False,
+        )
+        return
+    order = f", Z-ordered by {', '.join(result.zorder_by)}" if result.zorder_by else ""
+    console.print(
+        f"optimized {result.table}: {result.files_removed} files "
+        f"({_size(result.bytes_removed)}) rewritten as {result.files_added} "
+        f"({_size(result.bytes_added)}){order}; version {result.version}",
+        markup=False,
+    )
+
+
+@tables_app.command()
+def vacuum(
+    name: Annotated[str, typer.Argument(help="schema.table")],
+    retain_hours: Annotated[
+        int | None,
+        typer.Option(
+            "--retain-hours",
+            min=0,
+            help="Keep the files of versions younger than this (default: the table's, 168).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list the files that would be deleted.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Allow a retention shorter than the table's (no one else writing)."
+        ),
+    ] = False,
+    project: ProjectOption = None,
+    env: EnvOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Delete files no recent version needs; older versions can no longer be read."""
+    result = open_lake(project, env).vacuum(
+        name, retain_hours=retain_hours, dry_run=dry_run, force=force
+    )
+    if json:
+        print_json(result.to_dict())
+        return
+    kept = "the table's retention" if result.retain_hours is None else f"{result.retain_hours} h"
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"vacuum {result.table} (keeping {kept}): {verb} {len(result.files)} file(s)",
+        markup=False,
+    )
+    for file in result.files if dry_run else ():
+        console.print(f"  {file}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

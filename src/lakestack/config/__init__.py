@@ -14,8 +14,8 @@ from lakestack.config._load import (
     load_project,
     validate_project_file,
 )
+from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import (
-    GATE_METRICS,
     AccessConfig,
     AlertActionConfig,
     AlertRuleConfig,
@@ -47,7 +47,6 @@ from lakestack.config._project import (
 )
 
 __all__ = [
-    "GATE_METRICS",
     "PROJECT_FILE",
     "AccessConfig",
     "AlertActionConfig",
@@ -77,5 +76,6 @@ __all__ = [
     "default_environments",
     "find_project_file",
     "load_project",
+    "metric_misfits",
     "validate_project_file",
 ]

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import ProjectConfig, dag_problems
 from lakestack.config._project import (
     PROJECT_FILE,
@@ -250,6 +251,7 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
                 check_env(f"jobs.{job_name}.tasks[{i}].params_by_env.{env_name}", env_name)
         for i, message in dag_problems(pairs):
             problems.append(Problem(file, f"jobs.{job_name}.tasks[{i}].depends_on", message))
+    problems.extend(Problem(file, key, message) for key, message in metric_misfits(data))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""The pydantic model of `lakestack.yaml` (DESIGN.md section 3).
+"""The pydantic model of `lakestack.yaml` (reference: docs/lakestack-yaml.md).
 
 Every model forbids unknown keys, so a typo is an error that names the key. Paths are kept as
 written here; `_load.py` resolves them against the project folder.
@@ -9,10 +9,28 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from lakestack.config._base import Strict as _Strict
+from lakestack.config._base import check_name as _check_name
+from lakestack.config._gates import (
+    GatesConfig,
+    InfrastructureGateConfig,
+    MetricThreshold,
+    ModelConfig,
+    RegressionGateConfig,
+    SliceGateConfig,
+    ThresholdGatesConfig,
+)
+from lakestack.config._monitors import (
+    AlertActionConfig,
+    AlertRuleConfig,
+    MonitorBaselineConfig,
+    MonitorConfig,
+    MonitorLabelsConfig,
+)
 
 __all__ = [
-    "GATE_METRICS",
     "AccessConfig",
     "AlertActionConfig",
     "AlertRuleConfig",
@@ -38,22 +56,8 @@ __all__ = [
     "dag_problems",
 ]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _TASK_RUN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_name(value: str, what: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            f"{what} {value!r} is not a valid name: use letters, digits, '_' and '-', "
-            "starting with a letter or '_'"
-        )
-    return value
 
 
 class ProjectInfo(_Strict):
@@ -283,185 +287,6 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-# Metric names a gate may use; lakestack.registry computes each (a test checks the two agree).
-GATE_METRICS = (
-    "accuracy",
-    "brier",
-    "f1",
-    "log_loss",
-    "mae",
-    "precision",
-    "r2",
-    "recall",
-    "rmse",
-    "roc_auc",
-)
-_THRESHOLD = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
-GateSeverity = Literal["fail", "warn"]
-Stage = Literal["staging", "production"]
-_STAGES: tuple[Stage, ...] = ("staging", "production")
-
-
-def _check_metric(value: str) -> str:
-    if value not in GATE_METRICS:
-        raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(GATE_METRICS)}")
-    return value
-
-
-class _Gate(_Strict):
-    severity: GateSeverity = Field(
-        default="fail",
-        description="fail: a failure blocks the promotion; warn: it is reported only.",
-    )
-    stages: list[Stage] = Field(
-        default_factory=lambda: list(_STAGES),
-        description="The stages whose promotions run this gate (default: both).",
-    )
-
-
-class MetricThreshold(_Strict):
-    """An absolute bound on a metric: `roc_auc >= 0.70`."""
-
-    metric: str
-    op: Literal[">=", "<=", ">", "<"]
-    value: float
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        return _check_metric(value)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
-
-
-class ThresholdGatesConfig(_Gate):
-    """`gates.thresholds`: absolute metric bounds, each written `metric op number`."""
-
-    rules: list[MetricThreshold] = Field(
-        min_length=1, description="The bounds, e.g. ['roc_auc >= 0.70', 'log_loss <= 0.5']."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        # `thresholds: [...]` is shorthand for `thresholds: {rules: [...]}`.
-        if isinstance(data, list):
-            data = {"rules": data}
-        if isinstance(data, dict) and isinstance(data.get("rules"), list):
-            data = {**data, "rules": [_parse_threshold(rule) for rule in data["rules"]]}
-        return data
-
-
-def _parse_threshold(rule: Any) -> Any:
-    if not isinstance(rule, str):
-        return rule
-    match = _THRESHOLD.match(rule)
-    if not match:
-        raise ValueError(
-            f"threshold {rule!r} is not of the form `metric op number` "
-            "(for example 'roc_auc >= 0.70' or 'log_loss <= 0.5')"
-        )
-    try:
-        value = float(match.group(3))
-    except ValueError:
-        raise ValueError(f"threshold {rule!r}: {match.group(3)!r} is not a number") from None
-    return {"metric": match.group(1), "op": match.group(2), "value": value}
-
-
-class RegressionGateConfig(_Gate):
-    """`gates.regression`: no regression against the current `production` version.
-
-    Both versions score the same holdout; the gate fails only when the upper bound of the
-    bootstrap confidence interval of the metric's improvement is below `-margin`.
-    """
-
-    metric: str = Field(default="roc_auc", description="The metric compared.")
-    margin: float = Field(
-        default=0.0, ge=0, description="Tolerated loss: fail if the CI's upper bound < -margin."
-    )
-    confidence: float = Field(
-        default=0.95, gt=0.5, lt=1, description="Confidence level of the bootstrap interval."
-    )
-    resamples: int = Field(default=500, ge=50, le=20000, description="Bootstrap resamples.")
-    seed: int = Field(default=0, description="Seed of the bootstrap (the result is repeatable).")
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        return _check_metric(value)
-
-
-class SliceGateConfig(_Gate):
-    """`gates.slices`: the metric per value of declared columns, no slice regressing.
-
-    Against the current `production` version: a slice fails when the candidate is worse by more
-    than `tolerance`. With `threshold`, each slice's metric must also meet that bound.
-    """
-
-    columns: list[str] = Field(min_length=1, description="Slice columns of the holdout.")
-    metric: str = Field(default="roc_auc", description="The metric per slice.")
-    min_support: int = Field(
-        default=100, ge=1, description="Slices with fewer holdout rows are not judged."
-    )
-    tolerance: float = Field(
-        default=0.02, ge=0, description="Largest loss against production allowed in a slice."
-    )
-    threshold: float | None = Field(
-        default=None,
-        description="An absolute bound per slice (minimum, or maximum for lower-is-better).",
-    )
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        return _check_metric(value)
-
-
-class InfrastructureGateConfig(_Gate):
-    """`gates.infrastructure`: load the model in a fresh process as serving does and score.
-
-    The input example is scored `requests` times; the output must match the signature's
-    outputs and the p95 latency must be within `latency_ms`.
-    """
-
-    latency_ms: float = Field(default=200.0, gt=0, description="p95 latency budget per request.")
-    requests: int = Field(default=20, ge=1, le=10000, description="Requests timed.")
-    timeout_s: float = Field(
-        default=300.0, gt=0, description="Seconds the fresh process may take in all."
-    )
-
-
-class GatesConfig(_Strict):
-    """`models.<name>.gates`: what a version must pass to get an alias."""
-
-    thresholds: ThresholdGatesConfig | None = Field(
-        default=None, description="Absolute metric bounds: ['roc_auc >= 0.70', ...]."
-    )
-    regression: RegressionGateConfig | None = Field(
-        default=None, description="No regression against production (bootstrap CI)."
-    )
-    slices: SliceGateConfig | None = Field(
-        default=None, description="No regression per slice (e.g. per origin airport)."
-    )
-    infrastructure: InfrastructureGateConfig | None = Field(
-        default=None, description="Load as serving does in a fresh process; output and latency."
-    )
-
-
-class ModelConfig(_Strict):
-    """A registered model: its description, label, feature lookups and validation gates."""
-
-    description: str = ""
-    label: str | None = Field(
-        default=None, description="The label column of the holdout the gates score."
-    )
-    features: list[dict[str, Any]] = Field(
-        default_factory=list, description="Feature lookups (see the feature store docs)."
-    )
-    gates: GatesConfig = Field(default_factory=GatesConfig, description="Validation gates.")
-
-
 class EndpointConfig(_Strict):
     """An online serving endpoint (`lakestack serve <name>`; see docs/serving.md)."""
 
@@ -527,124 +352,6 @@ class EndpointConfig(_Strict):
         le=100_000,
         description="Micro-batching: a batch is scored as soon as it has this many rows.",
     )
-
-
-class MonitorBaselineConfig(_Strict):
-    """Where a monitor's drift baseline (a `validation.Schema` JSON) comes from."""
-
-    schema_file: str | None = Field(
-        default=None,
-        description="A schema JSON (`lakestack data profile --out`), relative to the project "
-        "root; when unset, the training statistics stored with the model version are used.",
-    )
-    stage: Literal["staging", "production"] = Field(
-        default="production",
-        description="The alias of the model version whose stored data schema is the baseline.",
-    )
-
-
-class MonitorLabelsConfig(_Strict):
-    """Ground truth that arrives late, joined to the inference rows by key."""
-
-    table: str = Field(description="The label table, `schema.table`.")
-    keys: list[str] = Field(
-        default_factory=lambda: ["request_id", "row"],
-        description="Join keys present in both the label table and the inference table.",
-    )
-    column: str = Field(default="label", description="The label column of the label table.")
-
-
-class AlertActionConfig(_Strict):
-    """One action of an alert rule: exactly one of `log`, `webhook`, `retrain`."""
-
-    log: Literal["info", "warning", "error"] | None = Field(
-        default=None, description="Log a line at this level (logger `lakestack.monitoring`)."
-    )
-    webhook: str | None = Field(default=None, description="POST the alert as JSON to this URL.")
-    retrain: str | None = Field(
-        default=None, description="Trigger this job (or event) through the scheduler."
-    )
-    timeout_s: float = Field(default=5.0, gt=0, description="Webhook: seconds per attempt.")
-    retries: int = Field(default=3, ge=0, le=10, description="Webhook: retries after a failure.")
-    backoff_s: float = Field(
-        default=0.5, ge=0, description="Webhook: first wait between attempts, doubled each retry."
-    )
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> AlertActionConfig:
-        kinds = [k for k in ("log", "webhook", "retrain") if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            raise ValueError(
-                "an alert action needs exactly one of `log`, `webhook`, `retrain`; "
-                f"got {', '.join(kinds) or 'none'}"
-            )
-        return self
-
-
-class AlertRuleConfig(_Strict):
-    """An alert rule: a condition on the monitor's metric tables and its actions."""
-
-    name: str = Field(description="The rule's name, unique in its monitor.")
-    when: str = Field(
-        description="The condition, e.g. `drift.psi > 0.2 on any feature in 2 of the last 3 "
-        "windows` (grammar: docs/monitoring.md)."
-    )
-    actions: list[AlertActionConfig] = Field(
-        default_factory=lambda: [AlertActionConfig(log="warning")],
-        description="What to do when the rule starts firing (default: a warning log line).",
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _check_name(value, "alert rule name")
-
-
-class MonitorConfig(_Strict):
-    """A monitor of an inference table (`lakestack monitor run <name>`; docs/monitoring.md)."""
-
-    table: str = Field(description="The monitored table, e.g. `inference.flights`.")
-    model: str = Field(description="The registered model whose predictions it holds.")
-    time_column: str = Field(default="ts", description="The timestamp that windows cut on.")
-    window: str = Field(default="1d", description="Window length: `<n>s|m|h|d|w`, e.g. `1h`.")
-    baseline: MonitorBaselineConfig = Field(default_factory=MonitorBaselineConfig)
-    labels: MonitorLabelsConfig | None = Field(
-        default=None, description="Late ground truth; model quality is computed once it joins."
-    )
-    columns: list[str] | None = Field(
-        default=None,
-        description="The feature columns to profile and compare (default: the baseline's "
-        "columns present in the table).",
-    )
-    slices: list[str] = Field(
-        default_factory=list, description="Columns whose values also get their own profile."
-    )
-    prediction_column: str = Field(default="prediction", description="The model's output.")
-    problem: Literal["classification", "regression"] = Field(
-        default="classification",
-        description="Classification: the prediction is the positive class's probability (or "
-        "the 0/1 class); quality is accuracy, ROC AUC, log loss. Regression: RMSE, MAE.",
-    )
-    metrics: list[str] = Field(
-        default_factory=list,
-        description="Quality metrics to compute (default: all of the problem's metrics).",
-    )
-    alerts: list[AlertRuleConfig] = Field(default_factory=list)
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        if not re.fullmatch(r"[1-9][0-9]*[smhdw]", value):
-            raise ValueError(f"window {value!r} is not `<n>s|m|h|d|w`, e.g. `1h` or `1d`")
-        return value
-
-    @model_validator(mode="after")
-    def _unique_rules(self) -> MonitorConfig:
-        names = [rule.name for rule in self.alerts]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"alert rule names must be unique; repeated: {', '.join(twice)}")
-        return self
 
 
 class PrincipalConfig(_Strict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from lakestack.lake._catalog import TableInfo
 from lakestack.lake._lake import Filters, Lake, TableEvent, TableListener
+from lakestack.lake._maintenance import OptimizeResult, VacuumResult
 from lakestack.lake._metadata import CodeVersion, Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
 from lakestack.lake._schema import delta_type, to_arrow
@@ -22,11 +23,13 @@ __all__ = [
     "Commit",
     "Filters",
     "Lake",
+    "OptimizeResult",
     "TableEvent",
     "TableInfo",
     "TableListener",
     "TableName",
     "TableRef",
+    "VacuumResult",
     "WriteContext",
     "code_version",
     "delta_type",

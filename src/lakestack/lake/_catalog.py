@@ -73,7 +73,7 @@ def describe(lake: Lake, name: str | TableName, environment: str | None = None) 
     actions = pa.table(table.get_add_actions(flatten=True))
     rows = pc.sum(actions.column("num_records")).as_py() if actions.num_rows else 0
     size = pc.sum(actions.column("size_bytes")).as_py() if actions.num_rows else 0
-    history = table.history(1)
+    last_commit = _commit_at(lake, name, environment, table.version())
     return TableInfo(
         name=str(TableName.parse(name)),
         environment=environment or lake.environment,
@@ -84,5 +84,16 @@ def describe(lake: Lake, name: str | TableName, environment: str | None = None) 
         size_bytes=int(size or 0),
         schema=pa.schema(table.schema().to_arrow()),
         description=table.metadata().description,
-        last_commit=Commit.from_delta(history[0]) if history else None,
+        last_commit=last_commit,
     )
+
+
+def _commit_at(
+    lake: Lake, name: str | TableName, environment: str | None, version: int
+) -> Commit | None:
+    # Writers may have committed since `version` was read: look a few commits back first.
+    for limit in (8, None):
+        for commit in lake.history(name, limit=limit, environment=environment):
+            if commit.version == version:
+                return commit
+    return None

@@ -17,6 +17,14 @@ from lakestack.errors import (
     TableNotFoundError,
     WriteConflictError,
 )
+from lakestack.lake._log import stable_history
+from lakestack.lake._maintenance import (
+    OptimizeResult,
+    VacuumResult,
+    is_commit_conflict,
+    optimize_table,
+    vacuum_table,
+)
 from lakestack.lake._metadata import Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
 from lakestack.lake._schema import conform, to_arrow
@@ -58,13 +66,6 @@ class TableEvent:
 
 
 TableListener = Callable[[TableEvent], None]
-
-
-def _is_conflict(exc: Exception) -> bool:
-    from deltalake.exceptions import CommitFailedError
-
-    text = str(exc).lower()
-    return isinstance(exc, CommitFailedError) or "conflict" in text or "commit failed" in text
 
 
 class Lake:
@@ -347,7 +348,7 @@ class Lake:
                 commit_properties=self._properties(mode, retries=_APPEND_COMMIT_RETRIES),
             )
         except Exception as exc:
-            if _is_conflict(exc):
+            if is_commit_conflict(exc):
                 raise WriteConflictError(
                     f"{mode} to table {table_name} in the {env!r} lake conflicted with a "
                     f"concurrent writer and was not committed: {exc}. Retry the write."
@@ -424,7 +425,7 @@ class Lake:
                     merger = merger.when_not_matched_by_source_delete()
                 merger.execute()
             except Exception as exc:
-                if not _is_conflict(exc):
+                if not is_commit_conflict(exc):
                     raise
                 if attempt == _MERGE_RETRIES:
                     raise WriteConflictError(
@@ -452,7 +453,7 @@ class Lake:
         try:
             table.delete(predicate, commit_properties=self._properties("delete"))
         except Exception as exc:
-            if _is_conflict(exc):
+            if is_commit_conflict(exc):
                 raise WriteConflictError(
                     f"delete from {TableName.parse(name)} conflicted with a concurrent writer: "
                     f"{exc}. Nothing was deleted; run it again."
@@ -565,46 +566,105 @@ class Lake:
         self, name: str | TableName, *, limit: int | None = None, environment: str | None = None
     ) -> list[Commit]:
         """The table's commits, newest first, with lakestack's commit metadata."""
-        return [Commit.from_delta(e) for e in self._open(name, environment).history(limit)]
+        entries = stable_history(
+            lambda: self._open(name, environment), str(TableName.parse(name)), limit
+        )
+        return [Commit.from_delta(e) for e in entries]
 
     # -- maintenance ------------------------------------------------------------------------
 
     def optimize(
-        self, name: str | TableName, *, zorder_by: list[str] | None = None
-    ) -> dict[str, Any]:
-        """Compact small files (and Z-order by columns when given).
+        self,
+        name: str | TableName,
+        *,
+        zorder_by: Sequence[str] | None = None,
+        target_size: int | None = None,
+        environment: str | None = None,
+    ) -> OptimizeResult:
+        """Compact small files into large ones (and Z-order them by columns when given).
+
+        The rows and every old version stay as they are; the compaction is a commit of its own
+        with the write context, retried when it races another writer. A table whose files are
+        already large is left without a commit.
+
+        Args:
+            name: `schema.table`.
+            zorder_by: also cluster the data by these columns, for reads filtering on them.
+            target_size: the size of the files to write, in bytes (default 100 MiB).
+            environment: another environment's lake (needs a write grant).
 
         Returns:
-            deltalake's metrics (files added and removed, ...).
+            The files removed and added and the table's version afterwards.
+
+        Raises:
+            TableNotFoundError: no such table.
+            LakeError: a Z-order column the table does not have.
+            WriteConflictError: concurrent writers kept conflicting; nothing changed.
+
+        Example:
+            >>> lake.optimize("inference.flights").files_removed  # doctest: +SKIP
+            460
         """
-        table = self._open(name, write=True)
-        props = self._properties("optimize")
-        if zorder_by:
-            metrics = table.optimize.z_order(zorder_by, commit_properties=props)
-        else:
-            metrics = table.optimize.compact(commit_properties=props)
-        self._emit(
-            "write", self.environment, str(TableName.parse(name)), table.version(), "optimize"
+        env, _, _ = self._location(name, environment, write=True)
+        table_name = str(TableName.parse(name))
+        result = optimize_table(
+            lambda: self._open(name, environment, write=True),
+            table=table_name,
+            environment=env,
+            properties=self._properties("optimize", retries=0),
+            zorder_by=tuple(zorder_by or ()),
+            target_size=target_size,
         )
-        return dict(metrics)
+        if result.committed:
+            self._emit("write", env, table_name, result.version, "optimize")
+        return result
 
     def vacuum(
-        self, name: str | TableName, *, retention_hours: int = 168, dry_run: bool = False
-    ) -> list[str]:
-        """Delete files no version within `retention_hours` needs; time travel before that ends.
+        self,
+        name: str | TableName,
+        *,
+        retain_hours: int | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        environment: str | None = None,
+    ) -> VacuumResult:
+        """Delete the files no version younger than `retain_hours` needs.
+
+        Versions older than that can no longer be read (time travel ends there), so the
+        retention is the table's own (`delta.deletedFileRetentionDuration`, 7 days unless set)
+        unless `force` allows a shorter one.
+
+        Args:
+            name: `schema.table`.
+            retain_hours: hours of versions to keep readable (default: the table's retention).
+            dry_run: only list the files that would be deleted.
+            force: allow a retention shorter than the table's, e.g. 0 to keep only the latest
+                version; safe only while no one else reads or writes the table.
+            environment: another environment's lake (needs a write grant).
 
         Returns:
-            The files deleted (or that would be, with `dry_run`).
+            The files deleted (or that would be) and the table's version afterwards.
+
+        Raises:
+            TableNotFoundError: no such table.
+            LakeError: a retention shorter than the table's without `force`, or a negative one.
         """
-        table = self._open(name, write=True)
-        return list(
-            table.vacuum(
-                retention_hours=retention_hours,
-                dry_run=dry_run,
-                enforce_retention_duration=False,
-                commit_properties=self._properties("vacuum"),
-            )
+        env, _, _ = self._location(name, environment, write=True)
+        table_name = str(TableName.parse(name))
+        delta = self._open(name, environment, write=True)
+        before = delta.version()
+        result = vacuum_table(
+            delta,
+            table=table_name,
+            environment=env,
+            properties=self._properties("vacuum"),
+            retain_hours=retain_hours,
+            dry_run=dry_run,
+            force=force,
         )
+        if result.version != before:
+            self._emit("write", env, table_name, result.version, "vacuum")
+        return result
 
     # -- catalog ----------------------------------------------------------------------------
 

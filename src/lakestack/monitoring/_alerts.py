@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from lakestack.monitoring._actions import Alert, outcomes_json, run_action
 from lakestack.monitoring._rules import parse_condition
-from lakestack.monitoring._tables import ALERTS_TABLE, metric_tables, read_or_none
+from lakestack.monitoring._tables import metric_tables, read_or_none
+from lakestack.system_tables import ALERTS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -28,7 +29,7 @@ def read_alerts(lake: Lake, monitor: str | None = None) -> pl.DataFrame | None:
     """The rows of `monitoring.alerts` (of one monitor), or None before the first alert."""
     import polars as pl
 
-    frame = read_or_none(lake, ALERTS_TABLE)
+    frame = read_or_none(lake, ALERTS.name)
     if frame is not None and monitor is not None:
         frame = frame.filter(pl.col("monitor") == monitor)
     return frame
@@ -99,28 +100,11 @@ def evaluate_alerts(
         changes.append(alert)
         records.append({**alert.__dict__, "actions": outcomes_json(outcomes)})
     if records:
-        lake.merge(ALERTS_TABLE, _frame(records), keys=["alert_id"])
+        lake.merge(ALERTS.name, _frame(records), keys=list(ALERTS.keys))
     return changes
 
 
 def _frame(records: list[dict[str, object]]) -> pl.DataFrame:
     import polars as pl
 
-    stamp = pl.Datetime("us", "UTC")
-    return pl.DataFrame(
-        records,
-        schema={
-            "alert_id": pl.String,
-            "monitor": pl.String,
-            "rule": pl.String,
-            "condition": pl.String,
-            "state": pl.String,
-            "message": pl.String,
-            "value": pl.Float64,
-            "window_start": stamp,
-            "fired_at": stamp,
-            "resolved_at": stamp,
-            "environment": pl.String,
-            "actions": pl.String,
-        },
-    )
+    return pl.DataFrame(records, schema=ALERTS.polars_schema())

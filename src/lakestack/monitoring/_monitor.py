@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import MonitoringError, RegistryError
-from lakestack.inference import INFERENCE_RESERVED
 from lakestack.monitoring._actions import Alert
 from lakestack.monitoring._alerts import evaluate_alerts
 from lakestack.monitoring._drift import window_drift
@@ -15,6 +14,7 @@ from lakestack.monitoring._profile import profile_windows
 from lakestack.monitoring._quality import update_quality
 from lakestack.monitoring._tables import metric_tables, read_or_none
 from lakestack.monitoring._windows import Window, complete_windows, parse_window
+from lakestack.system_tables import INFERENCE, MONITOR_DRIFT, MONITOR_PROFILE, MONITOR_STATE
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MonitorResult", "load_baseline", "monitor_config", "run_monitor"]
 
 # Columns of the serving inference table that are not model inputs.
-_NOT_FEATURES = INFERENCE_RESERVED
+_NOT_FEATURES = INFERENCE.reserved_names
 
 
 @dataclass(frozen=True)
@@ -187,10 +187,10 @@ def run_monitor(
         frame = _with_window(_read(lake, config, features, read_after), config.time_column, length)
         profile, drift, counts = _measure(frame, windows, features, config, base, length)
         if not profile.is_empty():
-            lake.merge(tables["profile"], profile, keys=["window_start", "slice", "column"])
+            lake.merge(tables["profile"], profile, keys=list(MONITOR_PROFILE.keys))
         if not drift.is_empty():
-            lake.merge(tables["drift"], drift, keys=["window_start", "reference", "column"])
-        lake.merge(tables["state"], _state(windows, counts, now), keys=["window_start"])
+            lake.merge(tables["drift"], drift, keys=list(MONITOR_DRIFT.keys))
+        lake.merge(tables["state"], _state(windows, counts, now), keys=list(MONITOR_STATE.keys))
         processed, profile_rows, drift_rows = tuple(windows), profile.height, drift.height
     quality = update_quality(lake, config, tables, length, now)
     alerts = evaluate_alerts(project, lake, name, config, now)
@@ -208,7 +208,6 @@ def run_monitor(
 def _state(windows: list[Window], counts: dict[datetime, int], now: datetime) -> pl.DataFrame:
     import polars as pl
 
-    stamp = pl.Datetime("us", "UTC")
     return pl.DataFrame(
         {
             "window_start": [w.start for w in windows],
@@ -216,12 +215,7 @@ def _state(windows: list[Window], counts: dict[datetime, int], now: datetime) ->
             "rows": [counts.get(w.start, 0) for w in windows],
             "processed_at": [now] * len(windows),
         },
-        schema={
-            "window_start": stamp,
-            "window_end": stamp,
-            "rows": pl.Int64,
-            "processed_at": stamp,
-        },
+        schema=MONITOR_STATE.polars_schema(),
     )
 
 

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lakestack.errors import MonitoringError
+from lakestack.metric_catalog import RULE_TABLES, rule_metric_misfit
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from lakestack.metric_catalog import ProblemType
+
 __all__ = ["METRICS", "Condition", "Evaluation", "parse_condition"]
 
-METRICS: dict[str, tuple[str, ...]] = {
-    "drift": ("psi", "jensen_shannon", "statistic", "p_value", "ks_statistic", "ks_p_value"),
-    "quality": ("accuracy", "roc_auc", "log_loss", "rmse", "mae", "labeled_rows"),
-    "profile": ("count", "nulls", "null_fraction", "mean", "p05", "p25", "p50", "p75", "p95"),
-}
+METRICS = RULE_TABLES
+"""The metrics a rule may name per table (the catalog's; `quality.*` depends on the problem)."""
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
@@ -124,29 +124,26 @@ class Condition:
         )
 
 
-def parse_condition(text: str, rule: str = "") -> Condition:
+def parse_condition(text: str, rule: str = "", problem: ProblemType | None = None) -> Condition:
     """Parse a rule condition.
 
     Args:
         text: the condition, e.g. `drift.psi > 0.2 on any feature in 2 of the last 3 windows`.
         rule: the rule's name, for error messages.
+        problem: the monitored model's problem type: a `quality.<metric>` must fit it.
 
     Raises:
-        MonitoringError: the condition does not follow the grammar; the message names the rule.
+        MonitoringError: the condition does not follow the grammar, or names a metric that its
+            table (or the model's problem type) does not have; the message names the rule.
     """
     who = f"alert rule {rule!r}" if rule else "alert condition"
     match = _GRAMMAR.match(" ".join(text.split()))
     if match is None:
         raise MonitoringError(f"{who}: cannot parse {text!r}; expected {_SYNTAX}")
     table, metric = match["table"].lower(), match["metric"].lower()
-    if table not in METRICS:
-        raise MonitoringError(
-            f"{who}: unknown table {table!r} in {text!r}; use one of {', '.join(METRICS)}"
-        )
-    if metric not in METRICS[table]:
-        raise MonitoringError(
-            f"{who}: {table} has no metric {metric!r}; its metrics: {', '.join(METRICS[table])}"
-        )
+    misfit = rule_metric_misfit(table, metric, problem)
+    if misfit:
+        raise MonitoringError(f"{who}: {misfit} (in {text!r})")
     if table == "quality" and match["column"]:
         raise MonitoringError(f"{who}: quality metrics have no column; drop `on {match['column']}`")
     if match["reference"] and table != "drift":

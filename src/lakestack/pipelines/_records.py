@@ -1,5 +1,7 @@
 """Runs are records: the Delta tables `system.runs` and `system.task_runs` of each environment.
 
+Their columns are declared in `lakestack.system_tables`.
+
 Both tables are append-only, so that runners in several processes never conflict:
 `system.runs` gets a row when a run starts and one when it ends (the latest row of a run wins);
 `system.task_runs` gets one row per task attempt when it ends, plus one row for each task a
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import PipelineError, TableNotFoundError, WriteConflictError
 from lakestack.pipelines._context import TableAccess
+from lakestack.system_tables import RUNS, TASK_RUNS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,8 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RUNS_TABLE", "TASK_RUNS_TABLE", "Records", "RunRecord", "TaskRun"]
 
-RUNS_TABLE = "system.runs"
-TASK_RUNS_TABLE = "system.task_runs"
+RUNS_TABLE = RUNS.name
+TASK_RUNS_TABLE = TASK_RUNS.name
 _COMPACT_EVERY = 100
 
 
@@ -128,69 +131,6 @@ class TaskRun:
         out["reads"] = [a.to_dict() for a in self.reads]
         out["writes"] = [a.to_dict() for a in self.writes]
         return out
-
-
-def _ts() -> pa.DataType:
-    import pyarrow as pa
-
-    return pa.timestamp("us", tz="UTC")
-
-
-def _runs_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    s = pa.string()
-    return pa.schema(
-        [
-            ("run_id", s),
-            ("job", s),
-            ("environment", s),
-            ("status", s),
-            ("trigger", s),
-            ("params", s),
-            ("engine", s),
-            ("code_commit", s),
-            ("code_dirty", pa.bool_()),
-            ("started_at", _ts()),
-            ("ended_at", _ts()),
-            ("resumed_from", s),
-            ("error", s),
-            ("host", s),
-            ("pid", pa.int64()),
-            ("recorded_at", _ts()),
-        ]
-    )
-
-
-def _task_runs_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    s = pa.string()
-    return pa.schema(
-        [
-            ("run_id", s),
-            ("job", s),
-            ("environment", s),
-            ("task", s),
-            ("attempt", pa.int32()),
-            ("status", s),
-            ("started_at", _ts()),
-            ("ended_at", _ts()),
-            ("duration_s", pa.float64()),
-            ("params", s),
-            ("error", s),
-            ("traceback", s),
-            ("reads", s),
-            ("writes", s),
-            ("metrics", s),
-            ("mlflow_run_ids", s),
-            ("output", s),
-            ("log_path", s),
-            ("reused_from", s),
-            ("worker", s),
-            ("recorded_at", _ts()),
-        ]
-    )
 
 
 def _run_row(run: RunRecord, now: datetime) -> dict[str, Any]:
@@ -299,12 +239,12 @@ class Records:
     def add_runs(self, runs: list[RunRecord]) -> None:
         """Append run rows (a later row of the same run supersedes an earlier one)."""
         now = datetime.now(UTC)
-        self._append(RUNS_TABLE, _runs_schema(), [_run_row(r, now) for r in runs])
+        self._append(RUNS_TABLE, RUNS.arrow_schema(), [_run_row(r, now) for r in runs])
 
     def add_task_runs(self, tasks: list[TaskRun]) -> None:
         """Append task attempt rows."""
         now = datetime.now(UTC)
-        self._append(TASK_RUNS_TABLE, _task_runs_schema(), [_task_row(t, now) for t in tasks])
+        self._append(TASK_RUNS_TABLE, TASK_RUNS.arrow_schema(), [_task_row(t, now) for t in tasks])
 
     # -- reads ------------------------------------------------------------------------------
 

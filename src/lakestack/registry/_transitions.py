@@ -1,4 +1,7 @@
-"""The history of aliases: the Delta table `system.model_transitions` of each environment."""
+"""The history of aliases: the Delta table `system.model_transitions` of each environment.
+
+Its columns are declared in `lakestack.system_tables`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import RegistryError
 from lakestack.registry._types import Transition
+from lakestack.system_tables import MODEL_TRANSITIONS
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from lakestack.lake import Lake
 
 __all__ = [
@@ -22,30 +24,7 @@ __all__ = [
     "read_transitions",
 ]
 
-TRANSITIONS_TABLE = "system.model_transitions"
-
-
-def _schema() -> pa.Schema:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("transition_id", pa.string()),
-            ("ts", pa.timestamp("us", tz="UTC")),
-            ("environment", pa.string()),
-            ("model", pa.string()),
-            ("stage", pa.string()),
-            ("action", pa.string()),
-            ("outcome", pa.string()),
-            ("from_version", pa.int64()),
-            ("to_version", pa.int64()),
-            ("principal", pa.string()),
-            ("reason", pa.string()),
-            ("forced", pa.bool_()),
-            ("gate_results", pa.string()),
-            ("pipeline_run_id", pa.string()),
-        ]
-    )
+TRANSITIONS_TABLE = MODEL_TRANSITIONS.name
 
 
 def new_transition(lake: Lake, **fields: Any) -> Transition:
@@ -73,7 +52,7 @@ def append_transition(lake: Lake, transition: Transition) -> int:
 
     row = transition.to_dict()
     row["ts"] = transition.ts
-    table = pa.Table.from_pylist([row], schema=_schema())
+    table = pa.Table.from_pylist([row], schema=MODEL_TRANSITIONS.arrow_schema())
     return lake.append(TRANSITIONS_TABLE, table)
 
 

@@ -1,4 +1,4 @@
-"""Serving: online endpoints, inference logging and batch scoring (DESIGN.md section 8).
+"""Serving: online endpoints, inference logging and batch scoring (see docs/serving.md).
 
 - `create_app` builds an ASGI app answering MLflow scoring payloads on `POST /invocations`,
   with `/health`, `/ready`, `/metrics` (Prometheus) and `/openapi.json`.

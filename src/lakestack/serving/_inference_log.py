@@ -8,22 +8,21 @@ batch that reached Delta before its checkpoint moved is not written twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
-import re
 import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from lakestack.inference import INFERENCE_COLUMNS, INFERENCE_RESERVED
 from lakestack.serving._spool import Spool, orphans, read_after_checkpoint
+from lakestack.system_tables import INFERENCE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,10 +34,13 @@ __all__ = ["InferenceLog", "inference_table"]
 
 log = logging.getLogger("lakestack.serving")
 
+_COLUMNS = INFERENCE.column_names
+_RESERVED = INFERENCE.reserved_names
+
 
 def inference_table(endpoint: str) -> str:
     """The inference table of an endpoint: `inference.<endpoint>` (lower case, `_` for `-`)."""
-    return "inference." + re.sub(r"[^a-z0-9_]", "_", endpoint.lower())
+    return INFERENCE.table(endpoint=endpoint)
 
 
 class InferenceLog:
@@ -203,7 +205,7 @@ class InferenceLog:
         # This runs in the writer thread and holds the GIL the serving loop needs: a record
         # costs one tuple, and columns are built by transposing (zip) and slicing, not by a
         # Python loop over rows and columns.
-        meta: list[tuple[Any, ...]] = []  # one per row: the INFERENCE_COLUMNS values
+        meta: list[tuple[Any, ...]] = []  # one per row: the values of INFERENCE's columns
         segments: list[tuple[tuple[str, ...], int, list[Any]]] = []  # (columns, first row, rows)
         inputs_json: list[str | None] = []
         size = 0
@@ -245,8 +247,8 @@ class InferenceLog:
                 else:
                     inputs_json.append(None)
             size += len(rows)
-        columns = list(zip(*meta, strict=True)) if meta else [() for _ in INFERENCE_COLUMNS]
-        base = {name: list(v) for name, v in zip(INFERENCE_COLUMNS, columns, strict=True)}
+        columns = list(zip(*meta, strict=True)) if meta else [() for _ in _COLUMNS]
+        base = {name: list(v) for name, v in zip(_COLUMNS, columns, strict=True)}
         inputs: dict[str, list[Any]] = {}  # typed input columns, by name
         for names, first, rows in segments:
             for j, name in enumerate(names):
@@ -258,10 +260,8 @@ class InferenceLog:
                 column[first : first + len(rows)] = [
                     row[j] if row is not None and j < len(row) else None for row in rows
                 ]
-        arrays = {
-            name: pa.array(base[name], type=_BASE_TYPES[name]()) for name in INFERENCE_COLUMNS
-        }
-        reserved = INFERENCE_RESERVED
+        arrays = {f.name: pa.array(base[f.name], type=f.type) for f in _base_schema()}
+        reserved = _RESERVED
         for name, column in inputs.items():
             arrays[f"input_{name}" if name in reserved else name] = _typed(
                 column, self._types[name]
@@ -271,33 +271,9 @@ class InferenceLog:
         return pa.table(arrays)
 
 
-def _base_types() -> dict[str, Callable[[], Any]]:
-    import pyarrow as pa
-
-    return {
-        "record_id": pa.string,
-        "request_id": pa.string,
-        "row": pa.int32,
-        "ts": lambda: pa.timestamp("us", tz="UTC"),
-        "endpoint": pa.string,
-        "model": pa.string,
-        "model_version": pa.int64,
-        "variant": pa.string,
-        "status": pa.int32,
-        "latency_ms": pa.float64,
-        "error": pa.string,
-        "prediction": pa.float64,
-        "output": pa.string,
-    }
-
-
-class _LazyTypes(dict[str, Callable[[], Any]]):
-    def __missing__(self, key: str) -> Callable[[], Any]:
-        self.update(_base_types())
-        return self[key]
-
-
-_BASE_TYPES = _LazyTypes()
+@functools.cache
+def _base_schema() -> pa.Schema:
+    return INFERENCE.arrow_schema()
 
 
 def _scalar(output: Any) -> float | None:
