@@ -33,6 +33,7 @@ __all__ = [
     "ALERTS",
     "ALL",
     "INFERENCE",
+    "INFERENCE_REJECTED",
     "MODEL_TRANSITIONS",
     "MONITOR_DRIFT",
     "MONITOR_PROFILE",
@@ -228,6 +229,17 @@ INFERENCE = SystemTable(
     reserved=("inputs_json",),
 )
 
+INFERENCE_REJECTED = SystemTable(
+    name="inference.{endpoint}_rejected",
+    columns=_cols(
+        "record_id:string request_id:string variant:string ts:timestamp endpoint:string"
+        " rejected_at:timestamp attempts:int32 reason:string record:string"
+    ),
+    keys=("record_id",),
+    doc="an inference record that could not be appended to `inference.{endpoint}` (its data"
+    " did not fit): the spooled record, intact, as JSON, and why; written by serving",
+)
+
 # -- pipelines -------------------------------------------------------------------------------
 
 RUNS = SystemTable(
@@ -318,6 +330,7 @@ MONITOR_STATE = SystemTable(
 )
 
 ALL: tuple[SystemTable, ...] = (
+    INFERENCE_REJECTED,  # before INFERENCE, whose pattern `by_name` would match first
     INFERENCE,
     RUNS,
     TASK_RUNS,
