@@ -37,7 +37,12 @@ def labels(x: pd.DataFrame, seed: int = 0) -> Any:
     return (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
 
 
-def write_project(root: Path, mlflow_db: Path, endpoints: dict[str, Any] | None = None) -> Project:
+def write_project(
+    root: Path,
+    mlflow_db: Path,
+    endpoints: dict[str, Any] | None = None,
+    jobs: dict[str, Any] | None = None,
+) -> Project:
     for env in ("dev", "prod"):
         (root / ".lakestack" / env).mkdir(parents=True, exist_ok=True)
         if not (root / ".lakestack" / env / "mlflow.db").exists():
@@ -53,6 +58,7 @@ def write_project(root: Path, mlflow_db: Path, endpoints: dict[str, Any] | None 
             for env in ("dev", "prod")
         },
         "endpoints": endpoints or {},
+        "jobs": jobs or {},
     }
     (root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return load_project(root)

@@ -230,3 +230,21 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_the_table_compacts_itself_every_n_appends(lake: Lake, tmp_path: Path) -> None:
+    log = InferenceLog(
+        lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=3600, optimize_every=4
+    )
+    log.start()
+    for i in range(9):
+        log.record(_record(i))
+        log.flush()  # one append each: a busy endpoint's many small commits
+    log.close()
+    operations = [c.operation for c in reversed(lake.history(inference_table("ep")))]
+    assert operations.count("OPTIMIZE") == 2, operations
+    assert operations.index("OPTIMIZE") == 4  # after the fourth append
+    table = lake.open(inference_table("ep"))
+    assert len(table.file_uris()) <= 2  # 9 appends, 2 compactions: 1 file, then 1 appended
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == [f"r{i:04d}" for i in range(9)]

@@ -85,6 +85,7 @@ def endpoint_app(
             spool_root(project, env.name, name),
             interval_s=config.log_interval_s,
             fsync=config.log_fsync,
+            optimize_every=config.log_optimize_every,
         )
         if context is not None:
             log.add_types(context.value_types)
