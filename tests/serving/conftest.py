@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,13 @@ def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served(tmp_path: Path, mlflow_db: Path) -> Served:
     """A project whose prod registry the tests log tiny models to."""
     return Served(tmp_path / "proj", mlflow_db)
+
+
+@pytest.fixture
+def served_factory(tmp_path: Path, mlflow_db: Path) -> Callable[[], Served]:
+    """Fresh projects, one per call (for property tests: one per generated example)."""
+    count = itertools.count()
+    return lambda: Served(tmp_path / f"proj{next(count)}", mlflow_db)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from _serving_kit import Served, wait_ready
 from starlette.testclient import TestClient
 
 from lakestack.lake import Lake
-from lakestack.serving import endpoint_app, inference_table
+from lakestack.serving import CONTEXT_TYPES, MLFLOW_TYPES, endpoint_app, inference_table
 
 TYPES = {
     "flag": "boolean",
@@ -50,7 +51,7 @@ def _rows(project: Any) -> list[dict[str, Any]]:
 def test_every_type_is_scored_and_logged_typed(served: Served) -> None:
     served.log_typed(TYPES)
     project = served.configure(context_columns=CONTEXT)
-    record = {**GOOD, "flight_id": "a1", "sched_dep_ts": "2013-07-01T08:00:00+02:00"}
+    record = {**GOOD, "flight_id": "a1", "sched_dep_ts": "2013-07-01T08:00:00+0200"}
     with TestClient(endpoint_app(project, "tiny", "prod")) as client:
         wait_ready(client)
         response = client.post("/invocations", json={"dataframe_records": [record]})
@@ -121,3 +122,20 @@ def test_a_null_integer_is_refused_with_the_reason(served: Served) -> None:
     assert nulls.status_code == 200, nulls.text
     assert missing.status_code == 422 and "'n'" in missing.json()["message"]
     assert "double" in missing.json()["message"]
+
+
+def test_the_documented_type_mapping_is_the_one_the_code_uses() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "serving.md").read_text(encoding="utf-8")
+    lines = text.split("| MLflow type | context type |", 1)[1].splitlines()[2:]
+    table = [[c.strip().strip("`") for c in line.split("|")[1:-1]] for line in lines]
+    table = table[: next(i for i, row in enumerate(table) if not row)]
+    documented_mlflow, documented_context = set(), set()
+    for mlflow_type, context_type, *_, arrow in table:
+        kind = MLFLOW_TYPES[mlflow_type]
+        assert str(kind.arrow()) == arrow, mlflow_type
+        documented_mlflow.add(mlflow_type)
+        if context_type:
+            assert CONTEXT_TYPES[context_type] is kind, context_type
+            documented_context.add(context_type)
+    assert documented_mlflow == set(MLFLOW_TYPES)
+    assert documented_context == set(CONTEXT_TYPES)

@@ -245,10 +245,10 @@ _CSV_CELLS = {
     "long": r"-?\d{1,18}",
     "float": r"-?\d{1,30}(?:\.\d{1,10})?",
     "double": r"-?\d{1,30}(?:\.\d{1,10})?(?:[eE][+-]?\d{1,2})?",
-    "string": r'[^,"\r\nnN][^,"\r\n]*',
+    "string": r'[^,"\r\n\x00nN][^,"\r\n\x00]*',
     "binary": r"[A-Za-z0-9+/]{8}(?:[A-Za-z0-9+/]{4})*",
     "timestamp": ISO_PATTERN[1:-1],
-    "any": r'[^,"\r\nnN][^,"\r\n]*',
+    "any": r'[^,"\r\n\x00nN][^,"\r\n\x00]*',
 }
 
 

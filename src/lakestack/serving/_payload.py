@@ -89,6 +89,8 @@ def _split(value: Any) -> Rows:
         raise _bad(f"'dataframe_split' has unknown key(s) {', '.join(map(repr, unknown))}")
     data = value.get("data")
     columns = value.get("columns")
+    if not isinstance(value.get("index", []), list):
+        raise _bad("'dataframe_split.index' must be a list")
     if not isinstance(data, list):
         raise _bad("'dataframe_split.data' must be a list of rows")
     if columns is not None and (

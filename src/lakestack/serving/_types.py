@@ -54,9 +54,9 @@ _MONTH_DAY = (
     r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
     r"|02-(?:0[1-9]|1\d|2[0-8]))"
 )
-_CLOCK = r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?"
-_OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?"
-ISO_PATTERN = f"^{_YEAR}-{_MONTH_DAY}{_CLOCK}{_OFFSET}$"
+_CLOCK = r"[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+_OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
+ISO_PATTERN = f"^{_YEAR}-{_MONTH_DAY}(?:{_CLOCK}{_OFFSET})?$"
 """ISO 8601 times the endpoint accepts (and the OpenAPI document states), 1678 to 2261."""
 _ISO = re.compile(ISO_PATTERN)
 _BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
@@ -221,6 +221,7 @@ def _string(value: Any) -> str:
 def _binary(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError
+    value = _one_line(value)
     try:
         _b64(value)
     except (binascii.Error, ValueError):
@@ -228,12 +229,18 @@ def _binary(value: Any) -> str:
     return value
 
 
+def _one_line(text: str) -> str:
+    """Text without the one newline a pattern's `$` lets end it (as JSON Schema tools read
+    the OpenAPI document's patterns)."""
+    return text[:-1] if text.endswith("\n") else text
+
+
 def _micros(value: Any) -> int:
     """A time as epoch microseconds: ISO 8601 text (naive = UTC) or epoch seconds."""
     if isinstance(value, str):
         if not _ISO.match(value):
             raise ValueError
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(_one_line(value))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         delta = moment - _EPOCH
@@ -314,7 +321,7 @@ BINARY = ValueType(
 TIMESTAMP = ValueType(
     "timestamp",
     "a time from 1678 to 2261: ISO 8601 text such as 2013-07-01T06:00:00 (naive = UTC, or "
-    "with Z or an offset) or epoch seconds",
+    "with Z or an offset such as +02:00 or +0200) or epoch seconds",
     {
         "anyOf": [
             {"type": "string", "pattern": ISO_PATTERN},
