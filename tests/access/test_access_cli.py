@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from access_kit import write_access_project
 
+from _kit.access import write_access_project
 from lakestack.access import create_token
 from lakestack.access._identity import acting_as
 from lakestack.cli import main
@@ -25,7 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def cli_project(tmp_path: Path) -> Project:
-    return write_access_project(tmp_path / "aproj", {"jobs": JOBS})
+    return write_access_project(tmp_path / "aproj", jobs=JOBS)
 
 
 def as_(monkeypatch: pytest.MonkeyPatch, principal: str) -> None:
@@ -143,7 +143,7 @@ def test_validate_says_whether_roles_are_checked(
 def test_validate_names_a_role_for_an_undeclared_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from access_kit import PRINCIPALS
+    from _kit.access import PRINCIPALS
 
     principals = {**PRINCIPALS, "eve": {"roles": {"prd": "reader"}}}
     folder = tmp_path / "bad"

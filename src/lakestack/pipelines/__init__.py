@@ -34,7 +34,7 @@ from lakestack.pipelines._run_records import (
     RunRecord,
     TaskRun,
 )
-from lakestack.pipelines._run_result import RunResult, RunUpdate
+from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
 from lakestack.pipelines._runner import run_job
 from lakestack.pipelines._scheduler import Launch, Scheduler
 from lakestack.pipelines._triggers import PendingTrigger, trigger
@@ -66,6 +66,7 @@ __all__ = [
     "check_imports",
     "create_engine",
     "log_tail",
+    "new_run_id",
     "register_engine",
     "run_job",
     "run_lineage",
