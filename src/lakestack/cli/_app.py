@@ -14,6 +14,7 @@ from lakestack.cli import (
     _data,
     _demo,
     _deploy,
+    _export,
     _features,
     _models,
     _monitor,
@@ -68,6 +69,7 @@ for _register in (
     _access.register,
     _server.register,
     _demo.register,
+    _export.register,
 ):
     _register(app)
 

@@ -120,6 +120,17 @@ def run(
         str | None, typer.Option(help="local, ray or ray://host:port (default: the env's).")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="The most tasks at once.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="Run only this task, as one step of --run-id (for orchestrators)."),
+    ] = None,
+    finish: Annotated[
+        bool, typer.Option("--finish", help="Close --run-id after its steps (for orchestrators).")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option(help="The run a --task or --finish step belongs to.")
+    ] = None,
+    attempt: Annotated[int, typer.Option(help="The number of this --task attempt.")] = 1,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -127,6 +138,14 @@ def run(
     """Run a job now: its tasks in dependency order, independent ones in parallel."""
     from lakestack.pipelines import run_job
 
+    if task is not None or finish or run_id is not None:
+        from lakestack.cli._export import run_step
+
+        run_step(
+            project, env, job, task=task, finish=finish, run_id=run_id, attempt=attempt,
+            engine=engine, json=json,
+        )  # fmt: skip
+        return
     proj = open_project(project)
     options: dict[str, Any] = {
         "env": env,

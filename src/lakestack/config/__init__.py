@@ -47,6 +47,7 @@ from lakestack.config._project import (
     Project,
     default_environments,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "PROJECT_FILE",
@@ -73,6 +74,7 @@ __all__ = [
     "ProjectInfo",
     "RegressionGateConfig",
     "Role",
+    "ScalingConfig",
     "SliceGateConfig",
     "TaskConfig",
     "ThresholdGatesConfig",

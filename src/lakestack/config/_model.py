@@ -30,6 +30,7 @@ from lakestack.config._monitors import (
     MonitorConfig,
     MonitorLabelsConfig,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "AccessConfig",
@@ -314,6 +315,9 @@ class EndpointConfig(_Strict):
     )
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    scaling: ScalingConfig = Field(
+        default_factory=ScalingConfig, description="Replicas and resources on a cluster."
+    )
     auth: Literal["none", "token"] = Field(
         default="none",
         description="`token`: /invocations and /metrics need `Authorization: Bearer <token>` "
