@@ -91,7 +91,9 @@ def test_a_reader_cannot_run_or_trigger_jobs_and_is_told_why(
 ) -> None:
     p = str(cli_project.root)
     as_(monkeypatch, "mallory")
-    for command in (("trigger", "ingest"), ("run", "ingest")):
+    commands = (("trigger", "ingest"), ("run", "ingest"), ("run", "ingest", "--task", "load",
+                "--run-id", "r1"))  # fmt: skip
+    for command in commands:
         code, out, err = run(capsys, *command, "-p", p, "--env", "dev")
         assert code == 1 and "Traceback" not in err
         assert "mallory may not" in err and "dev" in err and "developer" in err
@@ -101,6 +103,7 @@ def test_a_reader_cannot_run_or_trigger_jobs_and_is_told_why(
     code, out, _ = run(capsys, "audit", "list", "-p", p, "--env", "dev", "--json",
                        "--principal", "mallory")  # fmt: skip
     assert [(r["action"], r["outcome"]) for r in json.loads(out)] == [
+        ("job.run", "denied"),
         ("job.run", "denied"),
         ("job.trigger", "denied"),
     ]

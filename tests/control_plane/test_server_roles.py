@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING
 
@@ -165,3 +166,28 @@ def test_the_cli_sends_prod_writes_to_the_server(
         "allowed",
         "http 127.0.0.1",
     )
+
+
+def test_the_cli_runs_a_prod_job_through_the_server_as_the_tokens_principal(
+    plane: Plane, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakestack.cli import main
+    from lakestack.lake import Lake
+
+    monkeypatch.delenv("LAKESTACK_CONTROL_PLANE_FOR", raising=False)
+    root = str(plane.project.root)
+    monkeypatch.setenv("LAKESTACK_TOKEN", plane.tokens["dev1", "prod"])
+    with pytest.raises(SystemExit) as info:
+        main(["run", "ingest", "-p", root, "--env", "prod"])
+    assert info.value.code == 1
+    assert "dev1 may not run jobs" in capsys.readouterr().err
+    monkeypatch.setenv("LAKESTACK_TOKEN", plane.tokens["dep1", "prod"])
+    with pytest.raises(SystemExit) as info:
+        main(["run", "ingest", "-p", root, "--env", "prod", "--json"])
+    assert info.value.code in (0, None)
+    run = json.loads(capsys.readouterr().out)
+    assert run["status"] == "succeeded" and run["trigger"] == "control plane"
+    (commit,) = Lake.for_environment(plane.project, "prod").history("bronze.events")
+    assert (commit.metadata["principal"], commit.metadata["run_id"]) == ("dep1", run["run_id"])
+    runs = read_audit(plane.project.environment("prod"), action="job.run")
+    assert [(r.principal, r.outcome) for r in runs] == [("dep1", "allowed"), ("dev1", "denied")]
