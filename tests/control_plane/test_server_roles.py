@@ -20,6 +20,10 @@ def test_the_health_route_is_open_and_every_other_route_needs_a_token(plane: Pla
     response = httpx.get(plane.api("prod", "/tables"))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+    deployments = httpx.get(
+        plane.api("prod", "/deployments"), headers=plane.headers("dev1", "prod")
+    )
+    assert (deployments.status_code, deployments.json()) == (200, [])  # nothing deployed yet
     bad = httpx.get(plane.api("prod", "/tables"), headers={"Authorization": "Bearer lks_x_y"})
     assert bad.status_code == 401 and "not known" in bad.json()["detail"]
 

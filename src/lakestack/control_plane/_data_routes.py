@@ -169,6 +169,15 @@ def start_run(s: Writer, job: str, body: RunRequest | None = None) -> dict[str, 
     return {"run_id": run_id, "job": job, "environment": s.env}
 
 
+@router.get("/deployments", tags=["jobs"], summary="Code versions deployed here, newest first")
+def list_deployments(s: Reader, limit: Limit = 100) -> list[dict[str, Any]]:
+    from lakestack.deploy import DeploymentLog
+
+    with s.acting():
+        found = DeploymentLog(_lake(s)).all()
+    return [d.to_dict() for d in reversed(found[-limit:])]
+
+
 @router.post("/triggers/{name}", tags=["jobs"], summary="Queue a job or an event")
 def queue_trigger(s: Writer, name: str, body: TriggerRequest | None = None) -> dict[str, Any]:
     from lakestack.pipelines import trigger
