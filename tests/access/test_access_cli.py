@@ -156,3 +156,16 @@ def test_validate_names_a_role_for_an_undeclared_environment(
     code, _, err = run(capsys, "validate", "-p", str(folder))
     assert code == 1
     assert "access.principals.eve.roles.prd" in err and "access.protected[0]" in err
+
+
+def test_validate_refuses_a_control_plane_without_principals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "cp"
+    folder.mkdir()
+    prod = {"lake": "l", "tracking": "sqlite:///m.db", "online_store": "sqlite:///o.db",
+            "control_plane": "http://127.0.0.1:8700"}  # fmt: skip
+    doc = {"project": {"name": "cp"}, "environments": {"prod": prod}}
+    (folder / "lakestack.yaml").write_text(json.dumps(doc))
+    code, _, err = run(capsys, "validate", "-p", str(folder))
+    assert code == 1 and "environments.prod.control_plane" in err and "principals" in err
