@@ -10,15 +10,18 @@ import typer
 
 from lakestack import __version__
 from lakestack.cli import (
+    _access,
     _data,
     _demo,
     _deploy,
+    _export,
     _features,
     _models,
     _monitor,
     _pipelines,
     _project,
     _serve,
+    _server,
     _tables,
 )
 from lakestack.cli._common import err_console, print_error
@@ -63,7 +66,10 @@ for _register in (
     _models.register,
     _serve.register,
     _monitor.register,
+    _access.register,
+    _server.register,
     _demo.register,
+    _export.register,
 ):
     _register(app)
 

@@ -141,11 +141,21 @@ def run_action(alert: Alert, action: AlertActionConfig, project: Project) -> str
     Raises:
         RetrainFailedError: a `retrain` action could not queue its job (that is never silent).
     """
+    from lakestack.access import authorize
+    from lakestack.errors import AccessError
+
     kind = next(k for k in ("log", "webhook", "retrain") if getattr(action, k) is not None)
     try:
+        obj = f"{kind} of {alert.monitor}/{alert.rule} ({alert.state})"
+        authorize(project, "alert.action", alert.environment, obj=obj)
         return SINKS[kind](alert, action, project)
     except RetrainFailedError:
         raise
+    except AccessError as exc:  # refused and audited; a refused retrain is never silent either
+        log.error("alert action %s of %s/%s refused: %s", kind, alert.monitor, alert.rule, exc)
+        if kind == "retrain" and alert.state == "firing":
+            raise RetrainFailedError(f"its retrain action was refused: {exc}") from exc
+        return f"{kind} refused: {exc}"
     except Exception as exc:  # a notification's failure must not stop the monitor
         log.exception("alert action %s of %s/%s failed", kind, alert.monitor, alert.rule)
         return f"{kind} failed: {exc}"

@@ -113,12 +113,10 @@ class RunState:
         self.submitted[name] = datetime.now(UTC)
         self.notify("task_started", task=name, attempt=self.attempts[name])
 
-    def handle(self, outcome: TaskOutcome) -> None:
-        name = outcome.task
-        self.running.discard(name)
-        spec = self.plan.tasks[name]
-        task = self.task_run(
-            name,
+    def outcome_row(self, outcome: TaskOutcome) -> TaskRun:
+        """The task attempt row of a finished attempt."""
+        return self.task_run(
+            outcome.task,
             attempt=outcome.attempt,
             status=outcome.status,
             started_at=outcome.started_at,
@@ -132,6 +130,12 @@ class RunState:
             output=json.loads(outcome.output) if outcome.output is not None else None,
             worker=outcome.worker,
         )
+
+    def handle(self, outcome: TaskOutcome) -> None:
+        name = outcome.task
+        self.running.discard(name)
+        spec = self.plan.tasks[name]
+        task = self.outcome_row(outcome)
         if outcome.status == "failed" and outcome.attempt <= spec.retries:
             self.writer.put(task)
             delay = spec.backoff(outcome.attempt)

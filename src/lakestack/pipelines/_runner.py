@@ -108,10 +108,12 @@ def run_job(
         >>> result.status, [t.status for t in result.tasks]  # doctest: +SKIP
         ('succeeded', ['succeeded', 'succeeded'])
     """
+    from lakestack.access import authorize
     from lakestack.lake import code_version
 
     environment = project.environment(env)
     base = JobPlan.build(project, job, environment.name)
+    authorize(project, "job.run", environment.name, obj=f"{job} ({trigger})")
     engine_spec = engine or environment.engine
     # Created first: a local engine starts its worker processes while the run is prepared.
     runner = create_engine(engine_spec, max_workers)
