@@ -14,11 +14,13 @@ from _docs_kit import DOCS, Block, blocks, commands, run_command
 SHELL = ("bash", "console", "sh", "shell")
 PAGES = [d for d in DOCS if d.name != "README.md" and blocks(d, "python", *SHELL)]
 README = DOCS[0]
-# Pages whose examples are sketches of the reader's own objects (`booster`, `X`, `weather`),
-# not yet complete programs. strict: a page that starts to run must leave this list.
+# Pages whose examples are not yet complete programs: sketches of the reader's own objects,
+# or operations on a cluster. strict: a page that starts to run must leave this list.
 SKETCHES = {
+    "access.md": "commands of a project with principals and a control-plane server",
     "features.md": "sketches with the reader's frames (`weather`, `labels`, `flights`)",
     "models.md": "sketches with the reader's model and data (`booster`, `X`, `schema`)",
+    "production.md": "operations on a cluster (Airflow folders, docker, kubectl)",
 }
 
 
