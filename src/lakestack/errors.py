@@ -9,6 +9,8 @@ prints it as one paragraph with exit code 1, the HTTP layer turns it into a 4xx 
     LakestackError
     ├── ConfigError                    lakestack.yaml is missing, unreadable or invalid
     ├── AccessError                    a principal or environment may not do this
+    │   ├── AccessDeniedError          the principal's role does not allow the action
+    │   ├── AuthenticationError        no token, or an unknown, revoked or expired one
     │   └── EnvironmentAccessError     a cross-environment read or write without a grant
     ├── LakeError                      Delta tables
     │   ├── TableNameError             not of the form <schema>.<table>
@@ -22,15 +24,21 @@ prints it as one paragraph with exit code 1, the HTTP layer turns it into a 4xx 
     ├── RegistryError                  MLflow tracking and registry
     │   └── GateFailedError            a promotion refused by a gate
     ├── ServingError                   endpoints and batch scoring
-    └── MonitoringError                monitors, alert rules and actions
+    ├── MonitoringError                monitors, alert rules and actions
+    └── DeployError                    project templates, deployments of code versions
+        └── DeployRefusedError         a deploy an environment's rules refuse
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "AccessError",
+    "AuthenticationError",
     "ConfigError",
     "DataValidationError",
+    "DeployError",
+    "DeployRefusedError",
     "EnvironmentAccessError",
     "FeatureError",
     "GateFailedError",
@@ -66,6 +74,14 @@ class ConfigError(LakestackError):
 
 class AccessError(LakestackError):
     """A principal or an environment is not allowed to do what it asked."""
+
+
+class AccessDeniedError(AccessError):
+    """The principal's role in the environment does not allow the action (HTTP 403)."""
+
+
+class AuthenticationError(AccessError):
+    """No token where one is needed, or an unknown, revoked or expired one (HTTP 401)."""
 
 
 class EnvironmentAccessError(AccessError):
@@ -122,3 +138,11 @@ class ServingError(LakestackError):
 
 class MonitoringError(LakestackError):
     """A monitor, alert rule or alert action problem."""
+
+
+class DeployError(LakestackError):
+    """Scaffolding a project, or deploying a code version to an environment, failed."""
+
+
+class DeployRefusedError(DeployError):
+    """A deploy the environment's `deploy` rules refuse (a dirty tree, a commit off its refs)."""

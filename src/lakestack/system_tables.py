@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "ACCESS_GRANTS",
+    "ACCESS_TOKENS",
     "ALERTS",
     "ALL",
+    "AUDIT",
+    "DEPLOYMENTS",
     "INFERENCE",
     "INFERENCE_REJECTED",
     "MODEL_TRANSITIONS",
@@ -329,6 +333,49 @@ MONITOR_STATE = SystemTable(
     doc="a window a monitor processed, with its row count",
 )
 
+# -- deploy ----------------------------------------------------------------------------------
+
+DEPLOYMENTS = SystemTable(
+    name="system.deployments",
+    columns=_cols(
+        "deployment_id:string environment:string action:string code_commit:string"
+        " code_dirty:bool refs:string previous_id:string restores_id:string principal:string"
+        " host:string deployed_at:timestamp reason:string project_file:string resolved:string"
+        " jobs:string schedules:string endpoints:string monitors:string"
+    ),
+    keys=("deployment_id",),
+    doc="a code version deployed to an environment, or a rollback to an earlier one "
+    "(append-only; the latest row is the environment's current deployment). `project_file` "
+    "is lakestack.yaml as committed, `resolved` the active configuration as JSON, `jobs`, "
+    "`schedules`, `endpoints` and `monitors` what is active, as JSON",
+)
+
+# -- access ----------------------------------------------------------------------------------
+
+AUDIT = SystemTable(
+    name="system.audit",
+    columns=_cols(
+        "audit_id:string ts:timestamp environment:string principal:string action:string"
+        " object:string outcome:string reason:string role:string origin:string run_id:string"
+    ),
+    doc="an action a principal did or was refused (`allowed`, `denied`), and why (append-only)",
+)
+
+ACCESS_TOKENS = SystemTable(
+    name="system.access_tokens",
+    columns=_cols(
+        "token_id:string event:string ts:timestamp principal:string name:string sha256:string"
+        " expires_at:timestamp by:string"
+    ),
+    doc="a token `created` (with the SHA-256 of the token, never the token) or `revoked`",
+)
+
+ACCESS_GRANTS = SystemTable(
+    name="system.access_grants",
+    columns=_cols("principal:string role:string ts:timestamp by:string reason:string"),
+    doc="a role granted at run time, or its end (empty role); the latest row per principal wins",
+)
+
 ALL: tuple[SystemTable, ...] = (
     INFERENCE_REJECTED,  # before INFERENCE, whose pattern `by_name` would match first
     INFERENCE,
@@ -340,6 +387,10 @@ ALL: tuple[SystemTable, ...] = (
     MONITOR_DRIFT,
     MONITOR_QUALITY,
     MONITOR_STATE,
+    AUDIT,
+    ACCESS_TOKENS,
+    ACCESS_GRANTS,
+    DEPLOYMENTS,
 )
 """Every system table, in the order of the layers that write them."""
 

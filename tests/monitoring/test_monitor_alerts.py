@@ -13,7 +13,7 @@ import orjson
 import pytest
 from _monitor_kit import TABLE, MakeProject, at, labels_for, monitor, write_hours
 
-from lakestack.errors import MonitoringError
+from lakestack.errors import ConfigError, MonitoringError
 from lakestack.lake import Lake
 from lakestack.monitoring import parse_condition, read_alerts, run_monitor, send_webhook
 
@@ -179,12 +179,14 @@ def test_bad_rules_are_named_in_the_error(when: str, error: str) -> None:
         parse_condition(when, "my_rule")
 
 
-def test_a_bad_rule_fails_the_pass_with_its_name(make_project: MakeProject) -> None:
+def test_a_bad_rule_is_refused_with_its_key_and_name_before_anything_runs(
+    make_project: MakeProject,
+) -> None:
     rule = {"name": "typo", "when": "drift.psi > > 1"}
-    project = make_project({"flights": monitor(alerts=[rule])})
-    write_hours(Lake.for_environment(project, "dev"), [0])
-    with pytest.raises(MonitoringError, match="alert rule 'typo'"):
-        run_monitor(project, "flights", "dev", now=at(0))
+    with pytest.raises(
+        ConfigError, match=r"monitors\.flights\.alerts\[0\]\.when: alert rule 'typo'"
+    ):
+        make_project({"flights": monitor(alerts=[rule])})
 
 
 def test_windows_without_labels_do_not_resolve_a_quality_alert(make_project: MakeProject) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from _serving_kit import Served, Server
+from _serving_kit import Served, stopped_gracefully
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+
+from lakestack.serving import ServerProcess
 
 TYPES = {
     "flag": "boolean",
@@ -34,11 +36,11 @@ def fuzz_schema(tmp_path_factory: pytest.TempPathFactory, mlflow_db: Path) -> It
     served = Served(tmp_path_factory.mktemp("fuzz"), mlflow_db)
     served.log_typed(TYPES, optional=OPTIONAL)
     project = served.configure(allow_missing=True, context_columns=CONTEXT)
-    server = Server(project).start()
+    server = ServerProcess.lakestack_serve(project.root, "tiny", "prod").start()
     try:
         yield schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     finally:
-        assert server.stop()
+        assert stopped_gracefully(server)
 
 
 def _fuzz(

@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from _serving_kit import Served, Server, wait_ready
+from _serving_kit import Served, stopped_gracefully, wait_ready
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from lakestack.lake import Lake
-from lakestack.serving import endpoint_app, inference_table
+from lakestack.serving import ServerProcess, endpoint_app, inference_table
 
 MLFLOW = ["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"]
 CONTEXT = {"ctx_id": "string", "ctx_n": "int64", "ctx_x": "float64", "ctx_ok": "bool"}
@@ -291,7 +291,7 @@ def answer(
 @given(data=st.data())
 def test_answered_requests_survive_a_kill_9_exactly_once_and_the_server_comes_back_ready(
     served_factory: Callable[[], Served],
-    server_factory: Callable[..., Server],
+    server_factory: Callable[..., ServerProcess],
     data: st.DataObject,
 ) -> None:
     served = served_factory()
@@ -309,7 +309,7 @@ def test_answered_requests_survive_a_kill_9_exactly_once_and_the_server_comes_ba
         assert http.get(restarted.url + "/ready").json()["status"] == "ready"
         for records in after:
             answer(http.post, restarted.url, records, model, False, answered)
-    assert restarted.stop()
+    assert stopped_gracefully(restarted)
     logged = Lake.for_environment(project, "prod").read(inference_table("tiny")).to_pylist()
     check_logged([r for r in logged if r["status"] == 200], answered, model)
     assert len({r["request_id"] for r in logged}) == len(before) + len(after)

@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from _serving_kit import FEATURES, Served, frame, write_project
+from _serving_kit import FEATURES, Served, frame
 from typer.testing import CliRunner
 
 from lakestack.cli import app
@@ -153,7 +153,7 @@ def score(ctx):
 def test_a_scoring_task_records_what_it_read_and_wrote_in_lineage(served: Served) -> None:
     served.log_sklearn()
     jobs = {"batch_inference": {"tasks": [{"name": "score", "run": "scoring_task:score"}]}}
-    project = write_project(served.root, served.mlflow_db, jobs=jobs)
+    project = served.configure(jobs=jobs)
     (served.root / "scoring_task.py").write_text(SCORING_TASK)
     lake = Lake.for_environment(project, "prod")
     lake.append("silver.rows", frame(50, seed=8))  # version 0, the one scored

@@ -9,15 +9,15 @@ from collections.abc import Callable
 
 import httpx
 import numpy as np
-from _serving_kit import Served, Server, frame, wait_ready
+from _serving_kit import Served, frame, stopped_gracefully, wait_ready
 from starlette.testclient import TestClient
 
 from lakestack.lake import Lake
-from lakestack.serving import endpoint_app, inference_table
+from lakestack.serving import ServerProcess, endpoint_app, inference_table
 
 
 def test_a_moved_alias_is_swapped_in_under_concurrent_load_with_no_failed_request(
-    served: Served, server_factory: Callable[..., Server]
+    served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
     served.log_sklearn(seed=0)
     project = served.configure(poll_interval_s=0.2, log_interval_s=0.5)
@@ -53,7 +53,7 @@ def test_a_moved_alias_is_swapped_in_under_concurrent_load_with_no_failed_reques
         stop.set()
         for t in threads:
             t.join()
-    assert server.stop()
+    assert stopped_gracefully(server)
     assert failures == [] and {status for status, _, _ in answers} == {200}
     x = frame(64, seed=9)
     want = {

@@ -19,6 +19,7 @@ from lakestack.config._model import (
     AccessConfig,
     AlertActionConfig,
     AlertRuleConfig,
+    DeployTargetConfig,
     EndpointConfig,
     EnvironmentConfig,
     GatesConfig,
@@ -34,6 +35,7 @@ from lakestack.config._model import (
     ProjectConfig,
     ProjectInfo,
     RegressionGateConfig,
+    Role,
     SliceGateConfig,
     TaskConfig,
     ThresholdGatesConfig,
@@ -45,12 +47,14 @@ from lakestack.config._project import (
     Project,
     default_environments,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "PROJECT_FILE",
     "AccessConfig",
     "AlertActionConfig",
     "AlertRuleConfig",
+    "DeployTargetConfig",
     "EndpointConfig",
     "Environment",
     "EnvironmentConfig",
@@ -69,6 +73,8 @@ __all__ = [
     "ProjectConfig",
     "ProjectInfo",
     "RegressionGateConfig",
+    "Role",
+    "ScalingConfig",
     "SliceGateConfig",
     "TaskConfig",
     "ThresholdGatesConfig",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from lakestack.config._gates import ModelConfig
 from lakestack.config._monitors import MonitorConfig
-from lakestack.metric_catalog import ProblemType, metric_misfit, rule_metric_misfit
+from lakestack.metric_catalog import RULE_TABLES, ProblemType, metric_misfit, rule_metric_misfit
 
 __all__ = ["metric_misfits"]
 
@@ -64,8 +64,8 @@ def metric_misfits(data: Any) -> list[tuple[str, str]]:
                 found.append((f"{where}.metrics[{i}]", f"{message} (model {monitor.model!r})"))
         for i, rule in enumerate(monitor.alerts):
             match = _RULE_METRIC.match(rule.when)
-            if match is None:
-                continue  # the rule grammar is checked with the rest of the rule
+            if match is None or match["table"].lower() not in RULE_TABLES:
+                continue  # the rule grammar (tables included) is checked with the references
             table = match["table"].lower()
             message = rule_metric_misfit(table, match["metric"].lower(), problem)
             if message:

@@ -17,6 +17,7 @@ from lakestack.lake._maintenance import OptimizeResult, VacuumResult
 from lakestack.lake._metadata import CodeVersion, Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
 from lakestack.lake._schema import delta_type, to_arrow
+from lakestack.lake._storage import is_object_store, list_tables, mlflow_s3_environment
 
 __all__ = [
     "CodeVersion",
@@ -33,5 +34,8 @@ __all__ = [
     "WriteContext",
     "code_version",
     "delta_type",
+    "is_object_store",
+    "list_tables",
+    "mlflow_s3_environment",
     "to_arrow",
 ]

@@ -1,11 +1,6 @@
-"""Alert rule conditions: a small grammar over the metric tables, parsed and evaluated.
+"""Alert rule conditions evaluated on the metric tables.
 
-::
-
-    <table>.<metric> <op> <number> [on any feature | on <column>] [vs baseline | vs previous]
-                                   [in the latest window | in <n> of the last <m> windows]
-
-`table` is `drift`, `quality` or `profile`; `op` is one of `> >= < <= == !=`. Examples:
+The grammar is `lakestack.rule_grammar`'s (which `lakestack validate` checks too), e.g.
 `drift.psi > 0.2 on any feature in 2 of the last 3 windows`,
 `quality.roc_auc < 0.68 in the latest window`, `profile.null_fraction > 0.1 on dep_delay`.
 """
@@ -13,13 +8,13 @@
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from lakestack.errors import MonitoringError
 from lakestack.metric_catalog import RULE_TABLES, rule_metric_misfit
+from lakestack.rule_grammar import RuleCondition, parse_rule
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,19 +33,6 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_GRAMMAR = re.compile(
-    r"^(?P<table>\w+)\.(?P<metric>\w+)\s*(?P<op>>=|<=|==|!=|>|<)\s*"
-    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"(?:\s+on\s+(?:(?P<any>any\s+(?:feature|column))|(?:feature\s+|column\s+)?(?P<column>[\w.-]+)))?"
-    r"(?:\s+(?:vs|against)\s+(?P<reference>baseline|previous))?"
-    r"(?:\s+in\s+(?:the\s+)?(?P<latest>latest\s+window)"
-    r"|\s+in\s+(?P<n>\d+)\s+of\s+the\s+last\s+(?P<m>\d+)\s+windows?)?\s*$",
-    re.IGNORECASE,
-)
-_SYNTAX = (
-    "<table>.<metric> <op> <number> [on any feature | on <column>] [vs baseline | vs previous] "
-    "[in the latest window | in <n> of the last <m> windows]"
-)
 
 
 @dataclass(frozen=True)
@@ -64,18 +46,8 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class Condition:
-    """A parsed rule condition (see the module docstring for the grammar)."""
-
-    text: str
-    table: str
-    metric: str
-    op: str
-    threshold: float
-    column: str | None = None
-    reference: str = "baseline"
-    n: int = 1
-    m: int = 1
+class Condition(RuleCondition):
+    """A parsed rule condition that evaluates itself on a metric table's rows."""
 
     def evaluate(self, frame: pl.DataFrame | None) -> Evaluation:
         """Evaluate on the metric table's rows (None or empty: not enough data, not firing)."""
@@ -136,29 +108,9 @@ def parse_condition(text: str, rule: str = "", problem: ProblemType | None = Non
         MonitoringError: the condition does not follow the grammar, or names a metric that its
             table (or the model's problem type) does not have; the message names the rule.
     """
-    who = f"alert rule {rule!r}" if rule else "alert condition"
-    match = _GRAMMAR.match(" ".join(text.split()))
-    if match is None:
-        raise MonitoringError(f"{who}: cannot parse {text!r}; expected {_SYNTAX}")
-    table, metric = match["table"].lower(), match["metric"].lower()
-    misfit = rule_metric_misfit(table, metric, problem)
+    parsed = parse_rule(text, rule)
+    misfit = rule_metric_misfit(parsed.table, parsed.metric, problem)
     if misfit:
-        raise MonitoringError(f"{who}: {misfit} (in {text!r})")
-    if table == "quality" and match["column"]:
-        raise MonitoringError(f"{who}: quality metrics have no column; drop `on {match['column']}`")
-    if match["reference"] and table != "drift":
-        raise MonitoringError(f"{who}: `vs {match['reference']}` applies to drift metrics only")
-    n, m = (int(match["n"]), int(match["m"])) if match["n"] else (1, 1)
-    if not 1 <= n <= m:
-        raise MonitoringError(f"{who}: `in {n} of the last {m} windows` needs 1 <= {n} <= {m}")
-    return Condition(
-        text=" ".join(text.split()),
-        table=table,
-        metric=metric,
-        op=match["op"],
-        threshold=float(match["value"]),
-        column=match["column"],
-        reference=(match["reference"] or "baseline").lower(),
-        n=n,
-        m=m,
-    )
+        who = f"alert rule {rule!r}" if rule else "alert condition"
+        raise MonitoringError(f"{who}: {misfit} (in {parsed.text!r})")
+    return Condition(**asdict(parsed))

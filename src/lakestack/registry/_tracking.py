@@ -7,12 +7,14 @@ MLflow is imported inside functions: `import mlflow` takes seconds, and light co
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import RegistryError
+from lakestack.lake import is_object_store, mlflow_s3_environment
 from lakestack.registry._types import STAGES, ModelVersionInfo
 
 if TYPE_CHECKING:
@@ -45,10 +47,16 @@ def local_state_dir(env: Environment, state_dir: Path) -> Path:
 
 
 def artifact_root(env: Environment, state_dir: Path) -> str | None:
-    """Where new experiments store artifacts; None lets an MLflow server decide."""
+    """Where new experiments store artifacts; None lets an MLflow server decide.
+
+    Beside an object-store lake, artifacts go to the same store (`<lake>/_mlflow_artifacts`),
+    so that every machine running the environment's jobs reads the same models.
+    """
     uri = env.tracking_uri
     if uri.startswith(("http://", "https://", "databricks")):
         return None
+    if is_object_store(env.lake_root):
+        return f"{env.lake_root}/_mlflow_artifacts"
     return str(local_state_dir(env, state_dir) / "mlartifacts")
 
 
@@ -59,6 +67,10 @@ def make_client(env: Environment, state_dir: Path) -> MlflowClient:
     uri = env.tracking_uri
     if uri.startswith("sqlite:///"):
         local_state_dir(env, state_dir).mkdir(parents=True, exist_ok=True)
+    if (artifact_root(env, state_dir) or "").startswith("s3://"):
+        # MLflow's S3 artifact store reads its endpoint and keys from the environment only.
+        for key, value in mlflow_s3_environment(env.storage_options).items():
+            os.environ.setdefault(key, value)
     try:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
     except Exception as exc:

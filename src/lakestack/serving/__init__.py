@@ -10,6 +10,7 @@
   cannot be written holds back the others (it goes to `inference.<endpoint>_rejected`).
 - `MLFLOW_TYPES` and `CONTEXT_TYPES` map column types to the request check, the OpenAPI
   document and the inference table's Arrow columns.
+- `ServerProcess` runs `lakestack serve` in its own process and waits for `/ready`.
 - `score_table` scores a Delta table (or a version of it) in Arrow batches.
 
 Example:
@@ -23,6 +24,7 @@ from lakestack.serving._endpoint import Endpoint, Limits, Tuning, create_app
 from lakestack.serving._inference_log import InferenceLog, inference_table, rejected_table
 from lakestack.serving._model import ServedModel
 from lakestack.serving._payload import FORMATS
+from lakestack.serving._process import ServerProcess, free_port
 from lakestack.serving._schema import Column, InputSchema, ServingInputError
 from lakestack.serving._scoring import ScoreResult, parse_model_ref, score_table
 from lakestack.serving._serve import endpoint_app, serve, spool_root
@@ -41,12 +43,14 @@ __all__ = [
     "ModelSlots",
     "ScoreResult",
     "ServedModel",
+    "ServerProcess",
     "ServingInputError",
     "Traffic",
     "Tuning",
     "ValueType",
     "create_app",
     "endpoint_app",
+    "free_port",
     "inference_table",
     "parse_model_ref",
     "rejected_table",

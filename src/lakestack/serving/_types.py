@@ -221,12 +221,12 @@ def _string(value: Any) -> str:
 def _binary(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError
-    value = _one_line(value)
+    text = _one_line(value)
     try:
-        _b64(value)
+        _b64(text)
     except (binascii.Error, ValueError):
         raise ValueError from None
-    return value
+    return text
 
 
 def _one_line(text: str) -> str:
