@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
 FEATURES = ["x1", "x2", "x3"]
+EVERY_TYPE = {
+    "flag": "boolean",
+    "count": "integer",
+    "big": "long",
+    "ratio": "float",
+    "amount": "double",
+    "name": "string",
+    "blob": "binary",
+    "when": "datetime",
+}
+"""A column of each MLflow type a signature can name."""
 
 
 def frame(n: int = 200, seed: int = 0) -> pd.DataFrame:

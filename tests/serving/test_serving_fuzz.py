@@ -11,22 +11,13 @@ from typing import Any
 
 import pytest
 import schemathesis
+from _serving_kit import EVERY_TYPE as TYPES
 from _serving_kit import Served, stopped_gracefully
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from lakestack.serving import ServerProcess
 
-TYPES = {
-    "flag": "boolean",
-    "count": "integer",
-    "big": "long",
-    "ratio": "float",
-    "amount": "double",
-    "name": "string",
-    "blob": "binary",
-    "when": "datetime",
-}
 OPTIONAL = frozenset({"flag", "ratio", "name", "blob", "when"})
 CONTEXT = {"flight_id": "string", "sched_dep_ts": "timestamp"}
 

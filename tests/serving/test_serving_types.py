@@ -12,22 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _serving_kit import EVERY_TYPE as TYPES
 from _serving_kit import Served, wait_ready
 from starlette.testclient import TestClient
 
 from lakestack.lake import Lake
 from lakestack.serving import CONTEXT_TYPES, MLFLOW_TYPES, endpoint_app, inference_table
 
-TYPES = {
-    "flag": "boolean",
-    "count": "integer",
-    "big": "long",
-    "ratio": "float",
-    "amount": "double",
-    "name": "string",
-    "blob": "binary",
-    "when": "datetime",
-}
 GOOD = {
     "flag": True,
     "count": 7,
