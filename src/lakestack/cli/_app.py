@@ -14,6 +14,7 @@ from lakestack.cli import (
     _demo,
     _deploy,
     _features,
+    _init,
     _models,
     _monitor,
     _pipelines,
@@ -54,6 +55,7 @@ def _root(
 
 # Each capability registers its commands here, one line each.
 for _register in (
+    _init.register,
     _project.register,
     _deploy.register,
     _tables.register,
