@@ -32,7 +32,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,15 +43,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import write_section
+from lakestack.serving import ServerProcess, free_port
 
 LEVELS = (1, 8, 32)
 FEATURES = [f"f{i}" for i in range(13)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(root: Path, workers: int, batch_wait_ms: float = 0.0) -> None:
@@ -117,32 +111,6 @@ def make_project(root: Path, workers: int, pyfunc: bool = False) -> tuple[Path, 
     registry.promote("bench", info.version, to="production", force=True, reason="benchmark")
     loaded = registry.load_model("bench", info.version)
     return loaded.path, str(info.version)
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} not ready in {timeout} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 # -- the load generator (runs in its own process: `serving_bench.py --load URL ...`) ----------
@@ -363,16 +331,10 @@ def main() -> None:
             port = free_port()
             cmd = [*cmd, "--port" if name.startswith("lakestack") else "-p", str(port)]
             log_file = work / f"{name.split()[0].rstrip(',')}-{wait:g}.log"
-            log = log_file.open("wb")
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            ready = "/ready" if name.startswith("lakestack") else "/health"
+            server = ServerProcess(cmd, port, log_file, ready_path=ready, env=env, name=name)
             try:
-                ready = "/ready" if name.startswith("lakestack") else "/health"
-                try:
-                    wait_ready(f"http://127.0.0.1:{port}{ready}", proc)
-                except RuntimeError:
-                    log.flush()
-                    print(log_file.read_text()[-3000:], file=sys.stderr)
-                    raise
+                server.start()
                 url = f"http://127.0.0.1:{port}/invocations"
                 before = os.getloadavg()[0]
                 print(f"{name}: 1-minute load average {before:.2f} before the run", flush=True)
@@ -385,8 +347,7 @@ def main() -> None:
                 loads[name] = (before, os.getloadavg()[0])
                 print(name, json.dumps(results[name], indent=1), flush=True)
             finally:
-                stop(proc)
-                log.close()
+                server.stop()
         ran_lakestack = any(name.startswith("lakestack") for name in results)
         lake_rows = _inference_rows(work / "proj") if ran_lakestack else 0
     finally:

@@ -1,21 +1,24 @@
-"""Fixtures every test folder may use: temporary projects and the real local services."""
+"""Fixtures every test folder may use: temporary projects, the real local services, MLflow
+databases and served endpoints. Helpers that are not fixtures are in the test kit, `_kit`."""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from cluster_kit import RayCluster, S3Server, ray_cluster_running, s3_server_running
+from _kit.clusters import RayCluster, S3Server, ray_cluster_running, s3_server_running
 
 # Rich wraps at 80 columns when not on a terminal; tests read whole lines.
 os.environ.setdefault("COLUMNS", "200")
 
 from lakestack.config import Project, load_project
 from lakestack.lake import Lake
+from lakestack.serving import ServerProcess
 from lakestack.templates import scaffold
 
 SERVICES = {"postgres": ("127.0.0.1", 5432), "redis": ("127.0.0.1", 6379)}
@@ -64,6 +67,59 @@ def redis_server() -> tuple[str, int]:
 
 
 @pytest.fixture(scope="session")
+def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite database with every migration applied, to copy into projects.
+
+    Creating one runs MLflow's migrations (seconds), so a session makes it once and
+    `_kit.write_project(..., mlflow_db=...)` copies it.
+    """
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_tracking_uri() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (`lakestack_test_<random>`), dropped
+    afterwards; skips (or fails under LAKESTACK_REQUIRE_SERVICES=1) without PostgreSQL."""
+    import psycopg
+
+    require_service("postgres")
+    user = os.environ.get("LAKESTACK_TEST_PG_USER", "postgres")
+    password = os.environ.get("LAKESTACK_TEST_PG_PASSWORD")
+    auth = user + (f":{password}" if password else "")
+    name = f"lakestack_test_{uuid.uuid4().hex[:10]}"
+    admin = f"postgresql://{auth}@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg://{auth}@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., ServerProcess]]:
+    """Make `lakestack serve` processes (`ServerProcess.lakestack_serve` arguments, the
+    environment `prod` by default); any still running at the end are killed."""
+    started: list[ServerProcess] = []
+
+    def make(
+        project: Project, endpoint: str = "tiny", env: str = "prod", **kw: object
+    ) -> ServerProcess:
+        server = ServerProcess.lakestack_serve(project.root, endpoint, env, **kw)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
 def child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Let the fresh processes a test starts (servers, gates, promoters) share compiled bytecode.
 
@@ -85,13 +141,13 @@ def child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see cluster_kit."""
+    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see _kit/clusters.py."""
     with s3_server_running(tmp_path_factory.mktemp("s3")) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def ray_cluster(child_bytecode_cache: None) -> Iterator[RayCluster]:
-    """A Ray head node started with `ray start --head` on 127.0.0.1; see cluster_kit."""
+    """A Ray head node started with `ray start --head` on 127.0.0.1; see _kit/clusters.py."""
     with ray_cluster_running() as cluster:
         yield cluster

@@ -9,6 +9,8 @@ prints it as one paragraph with exit code 1, the HTTP layer turns it into a 4xx 
     LakestackError
     ├── ConfigError                    lakestack.yaml is missing, unreadable or invalid
     ├── AccessError                    a principal or environment may not do this
+    │   ├── AccessDeniedError          the principal's role does not allow the action
+    │   ├── AuthenticationError        no token, or an unknown, revoked or expired one
     │   └── EnvironmentAccessError     a cross-environment read or write without a grant
     ├── LakeError                      Delta tables
     │   ├── TableNameError             not of the form <schema>.<table>
@@ -30,7 +32,9 @@ prints it as one paragraph with exit code 1, the HTTP layer turns it into a 4xx 
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "AccessError",
+    "AuthenticationError",
     "ConfigError",
     "DataValidationError",
     "DeployError",
@@ -70,6 +74,14 @@ class ConfigError(LakestackError):
 
 class AccessError(LakestackError):
     """A principal or an environment is not allowed to do what it asked."""
+
+
+class AccessDeniedError(AccessError):
+    """The principal's role in the environment does not allow the action (HTTP 403)."""
+
+
+class AuthenticationError(AccessError):
+    """No token where one is needed, or an unknown, revoked or expired one (HTTP 401)."""
 
 
 class EnvironmentAccessError(AccessError):

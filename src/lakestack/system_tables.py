@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "ACCESS_GRANTS",
+    "ACCESS_TOKENS",
     "ALERTS",
     "ALL",
+    "AUDIT",
     "DEPLOYMENTS",
     "INFERENCE",
     "MODEL_TRANSITIONS",
@@ -335,6 +338,32 @@ DEPLOYMENTS = SystemTable(
     "`schedules`, `endpoints` and `monitors` what is active, as JSON",
 )
 
+# -- access ----------------------------------------------------------------------------------
+
+AUDIT = SystemTable(
+    name="system.audit",
+    columns=_cols(
+        "audit_id:string ts:timestamp environment:string principal:string action:string"
+        " object:string outcome:string reason:string role:string origin:string run_id:string"
+    ),
+    doc="an action a principal did or was refused (`allowed`, `denied`), and why (append-only)",
+)
+
+ACCESS_TOKENS = SystemTable(
+    name="system.access_tokens",
+    columns=_cols(
+        "token_id:string event:string ts:timestamp principal:string name:string sha256:string"
+        " expires_at:timestamp by:string"
+    ),
+    doc="a token `created` (with the SHA-256 of the token, never the token) or `revoked`",
+)
+
+ACCESS_GRANTS = SystemTable(
+    name="system.access_grants",
+    columns=_cols("principal:string role:string ts:timestamp by:string reason:string"),
+    doc="a role granted at run time, or its end (empty role); the latest row per principal wins",
+)
+
 ALL: tuple[SystemTable, ...] = (
     INFERENCE,
     RUNS,
@@ -345,6 +374,9 @@ ALL: tuple[SystemTable, ...] = (
     MONITOR_DRIFT,
     MONITOR_QUALITY,
     MONITOR_STATE,
+    AUDIT,
+    ACCESS_TOKENS,
+    ACCESS_GRANTS,
     DEPLOYMENTS,
 )
 """Every system table, in the order of the layers that write them."""

@@ -93,3 +93,27 @@ def test_tables_vacuum_dry_run_then_force(
     assert lake.read("inference.flights").num_rows == 4
     assert lake.history("inference.flights", limit=1)[0].metadata["operation"] == "vacuum"
     assert run(capsys, "tables", "vacuum", "inference.flights", "--retain-hours", "-1")[0] == 2
+
+
+def test_tables_history_shows_whole_run_ids(
+    small_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = Lake(small_files / ".lakestack" / "dev" / "lake")
+    # two runs started in the same second share their first 15 characters
+    first, second = "20260101-120000-a1b2c3", "20260101-120000-d4e5f6"
+    lake.with_context(run_id=first, job="score").append("inference.flights", {"score": [0.5]})
+    lake.with_context(run_id=second, job="score").append("inference.flights", {"score": [0.6]})
+    code, out, _ = run(capsys, "tables", "history", "inference.flights", "-p", str(small_files))
+    assert code == 0 and first in out and second in out
+    code, out, _ = run(
+        capsys,
+        "tables",
+        "history",
+        "inference.flights",
+        "--limit",
+        "2",
+        "-p",
+        str(small_files),
+        "--json",
+    )
+    assert [c["metadata"]["run_id"] for c in json.loads(out)] == [second, first]

@@ -269,3 +269,22 @@ def test_a_typo_is_reported_at_its_key_with_the_fix(
     assert key in problems, f"no problem at {key}; got {problems}"
     assert len(problems[key]) == 1, f"one typo, one problem: {problems[key]}"
     assert fix in problems[key][0]
+
+
+def test_a_rule_on_a_column_outside_the_baseline_file_is_reported(
+    example: str, tmp_path: Path
+) -> None:
+    import polars as pl
+
+    from lakestack.validation import Schema, infer_schema
+
+    baseline: Schema = infer_schema(pl.DataFrame({"temp": [1.0, 2.0], "wind_speed": [3.0, 4.0]}))
+    baseline.save(tmp_path / "winter.json")
+    text = example.replace("baseline: {stage: production}", "baseline: {schema_file: winter.json}")
+    (tmp_path / PROJECT_FILE).write_text(text.replace("on any feature", "on wind_sped"))
+    problems = {p.key: p.message for p in validate_project_file(tmp_path)[1]}
+    message = problems["monitors.flights_delay.alerts[0].when"]
+    assert "columns of its baseline winter.json (temp, wind_speed)" in message
+    assert "did you mean 'wind_speed'" in message
+    (tmp_path / PROJECT_FILE).write_text(text.replace("on any feature", "on wind_speed"))
+    assert validate_project_file(tmp_path)[1] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,9 +9,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 
-from lakestack.config import Project, load_project
+import _kit as kit
+from lakestack.config import Project
 from lakestack.lake import Lake
 from lakestack.validation import infer_schema
 
@@ -26,13 +25,10 @@ def write_project(
 ) -> Project:
     """A project with these monitors, a `baseline.json` of unshifted data and `monitor_tasks.py`."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "monitor_tasks.py", folder / "monitor_tasks.py")
     infer_schema(batch(0, 2000, seed=99).select("x", "c")).save(folder / "baseline.json")
-    config: dict[str, Any] = {"project": {"name": "mon"}, "monitors": monitors}
-    if jobs:
-        config["jobs"] = jobs
-    (folder / "lakestack.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return load_project(folder)
+    return kit.write_project(
+        folder, name="mon", files=[HERE / "monitor_tasks.py"], monitors=monitors, jobs=jobs
+    )
 
 
 def monitor(**extra: Any) -> dict[str, Any]:

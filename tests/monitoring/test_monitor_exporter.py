@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,18 +11,13 @@ from _monitor_kit import MakeProject, at, monitor, write_hours
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from _kit import ServerProcess, free_port
 from lakestack.cli import main
 from lakestack.cli._app import app
 from lakestack.errors import MonitoringError
 from lakestack.lake import Lake
 from lakestack.monitoring import prometheus_metrics, run_monitor
 from lakestack.monitoring._exporter import serve_metrics
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _latest_window(text: str) -> float:
@@ -40,7 +32,7 @@ def test_each_scrape_reads_the_latest_window(make_project: MakeProject) -> None:
     lake = Lake.for_environment(project, "dev")
     write_hours(lake, [0, 1])
     run_monitor(project, "flights", "dev", now=at(1))
-    with serve_metrics(lake, ["flights"], port=_free_port()) as server:
+    with serve_metrics(lake, ["flights"], port=free_port()) as server:
         assert server.url == f"http://127.0.0.1:{server.port}/metrics"
         first = httpx.get(server.url, timeout=10)
         assert first.status_code == 200 and first.text == prometheus_metrics(lake, ["flights"])
@@ -80,25 +72,11 @@ def test_the_cli_serves_a_scrape_target(make_project: MakeProject, tmp_path: Pat
     args = ["--project", str(project.root), "--env", "dev"]
     printed = CliRunner().invoke(app, ["monitor", "metrics", *args])  # no --port: print once
     assert printed.exit_code == 0 and printed.output == prometheus_metrics(lake, ["flights"])
-    port = _free_port()
-    log = tmp_path / "exporter.log"
-    cmd = [sys.executable, "-m", "lakestack", "monitor", "metrics"]
-    cmd += [*args, "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    port = free_port()
+    cmd = [sys.executable, "-m", "lakestack", "monitor", "metrics", *args, "--port", str(port)]
+    exporter = ServerProcess(cmd, port, tmp_path / "exporter.log", ready_path="/metrics")
+    with exporter.start(timeout=120):
+        response = httpx.get(f"{exporter.url}/metrics", timeout=2)
         assert response.status_code == 200
         assert _latest_window(response.text) == at(0).replace(minute=0).timestamp() - 3600
-        assert f"on http://127.0.0.1:{port}/metrics" in log.read_text()
-    finally:
-        proc.terminate()
-        proc.wait(30)
+        assert f"on http://127.0.0.1:{port}/metrics" in exporter.log_text()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_helpers import MakeProject, write_project
+from _pipelines_kit import MakeProject, write_project
 
 from lakestack.config import Project
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from pipeline_helpers import MakeProject, task
+from _pipelines_kit import MakeProject, task
 
 from lakestack.config import validate_project_file
 from lakestack.errors import PipelineError

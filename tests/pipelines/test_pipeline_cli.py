@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from pipeline_helpers import MakeProject, task
+from _pipelines_kit import MakeProject, task
 
 from lakestack.cli import main
 from lakestack.config import Project

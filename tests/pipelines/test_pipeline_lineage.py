@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import MakeProject, task
+from _pipelines_kit import MakeProject, task
 
 from lakestack.lake import Lake
 from lakestack.pipelines import Records, run_job, run_lineage, table_lineage

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline_helpers import task, write_project
+from _pipelines_kit import task, write_project
 
-from cluster_kit import RayCluster
+from _kit.clusters import RayCluster
 from lakestack.pipelines import Records, RunResult, TaskRun, run_job, table_lineage
 
 JOB = {

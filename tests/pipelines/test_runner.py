@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import MakeProject, task
+from _pipelines_kit import MakeProject, task
 
 from lakestack.errors import PipelineError
 from lakestack.pipelines import JobLock, Records, RunUpdate, run_job

@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from pipeline_helpers import MakeProject, task
+from _pipelines_kit import MakeProject, task
 
 from lakestack.config import Project
 from lakestack.errors import PipelineError

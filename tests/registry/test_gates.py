@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from registry_kit import Kit, make_frame
+from _registry_kit import Kit, make_frame
 
 from lakestack.config import ModelConfig
 from lakestack.errors import GateFailedError

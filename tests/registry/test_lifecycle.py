@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from registry_kit import Kit
+from _registry_kit import Kit
 
 from lakestack.errors import GateFailedError, RegistryError
 from lakestack.lake import Lake
 from lakestack.registry import TRANSITIONS_TABLE, GateReport, ModelRegistry
 
-PROMOTER = Path(__file__).with_name("_promoter.py")
+PROMOTER = Path(__file__).with_name("_promoter_process.py")
 
 
 def test_promotions_are_recorded_with_who_when_why_and_the_gates(

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from registry_kit import FEATURES, Kit, make_frame
+from _registry_kit import FEATURES, Kit, make_frame
 
 from lakestack.errors import RegistryError
 from lakestack.registry import load_model

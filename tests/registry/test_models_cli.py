@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from registry_kit import Kit
+from _registry_kit import Kit
 
 from lakestack.cli import main
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from registry_kit import Kit, make_frame
+from _registry_kit import Kit, make_frame
 
 from lakestack.errors import RegistryError
 from lakestack.lake import CodeVersion, code_version
@@ -47,10 +47,10 @@ def _git(repo: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def repo_kit(tmp_path: Path, mlflow_template: Path) -> Kit:
+def repo_kit(tmp_path: Path, mlflow_db: Path) -> Kit:
     """A project in a sub-folder of a git repository, with a tiny training package."""
     repo = tmp_path / "repo"
-    kit = Kit(repo / "proj", "sqlite", mlflow_template)
+    kit = Kit(repo / "proj", "sqlite", mlflow_db)
     package = kit.root / "tinyml"
     package.mkdir()
     (package / "__init__.py").write_text("")

@@ -1,23 +1,19 @@
-"""Helpers of the serving tests: a project with a SQLite registry and tiny models, and
-`lakestack serve` in a subprocess on 127.0.0.1 (the fixtures are in conftest.py)."""
+"""Helpers of the serving tests: a project with a SQLite registry and tiny models (the
+fixtures are in conftest.py; `server_factory` and `mlflow_db` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import numpy as np
 import pandas as pd
-import yaml
 
-from lakestack.config import Project, load_project
+from _kit import write_project
+from lakestack.config import Project
 from lakestack.registry import ModelRegistry
+from lakestack.serving import ServerProcess
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -37,25 +33,14 @@ def labels(x: pd.DataFrame, seed: int = 0) -> Any:
     return (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
 
 
-def write_project(root: Path, mlflow_db: Path, endpoints: dict[str, Any] | None = None) -> Project:
-    for env in ("dev", "prod"):
-        (root / ".lakestack" / env).mkdir(parents=True, exist_ok=True)
-        if not (root / ".lakestack" / env / "mlflow.db").exists():
-            shutil.copy(mlflow_db, root / ".lakestack" / env / "mlflow.db")
-    doc = {
-        "project": {"name": "servetest"},
-        "environments": {
-            env: {
-                "lake": f".lakestack/{env}/lake",
-                "tracking": f"sqlite:///.lakestack/{env}/mlflow.db",
-                "online_store": f"sqlite:///.lakestack/{env}/online.db",
-            }
-            for env in ("dev", "prod")
-        },
-        "endpoints": endpoints or {},
-    }
-    (root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return load_project(root)
+def _write(root: Path, mlflow_db: Path, endpoints: dict[str, Any] | None = None) -> Project:
+    return write_project(
+        root,
+        name="servetest",
+        environments=("dev", "prod"),
+        mlflow_db=mlflow_db,
+        endpoints=endpoints or {},
+    )
 
 
 class Served:
@@ -64,13 +49,13 @@ class Served:
     def __init__(self, root: Path, mlflow_db: Path) -> None:
         self.root = root
         self.mlflow_db = mlflow_db
-        self.project = write_project(root, mlflow_db)
+        self.project = _write(root, mlflow_db)
         self.registry = ModelRegistry(self.project, "prod")
 
     def configure(self, **endpoint: Any) -> Project:
         endpoint.setdefault("model", "tiny")
         endpoint.setdefault("log_interval_s", 0.2)
-        self.project = write_project(self.root, self.mlflow_db, {"tiny": endpoint})
+        self.project = _write(self.root, self.mlflow_db, {"tiny": endpoint})
         self.registry = ModelRegistry(self.project, "prod")
         return self.project
 
@@ -93,67 +78,9 @@ class Served:
         return info.version
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`lakestack serve` in a subprocess on 127.0.0.1."""
-
-    def __init__(self, project: Project, endpoint: str = "tiny", env: str = "prod") -> None:
-        self.project = project
-        self.endpoint = endpoint
-        self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = project.root / f"serve-{self.port}.log"
-
-    def start(self, timeout: float = 120.0) -> Server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "lakestack",
-            "serve",
-            self.endpoint,
-            "--env",
-            self.env,
-            "--project",
-            str(self.project.root),
-            "--port",
-            str(self.port),
-        ]
-        self.proc = subprocess.Popen(cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/ready", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not ready in {timeout}s: {self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> bool:
-        """SIGTERM and wait: the graceful shutdown; whether it completed.
-
-        uvicorn re-raises the signal after a graceful shutdown, so the exit status is -15.
-        """
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(60)
-        text = self.log.read_text()
-        return self.proc.returncode in (0, -15) and "Application shutdown complete" in text
+def stopped_gracefully(server: ServerProcess) -> bool:
+    """SIGTERM, and whether uvicorn finished its shutdown (the inference log flushed)."""
+    return server.stop() and "Application shutdown complete" in server.log_text()
 
 
 def wait_ready(client: TestClient, timeout: float = 60.0) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _serving_kit import Served, Server
-
-from lakestack.config import Project
+from _serving_kit import Served
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -17,34 +13,7 @@ def _child_bytecode_cache(child_bytecode_cache: None) -> None:
     """Every test here starts fresh processes; share their bytecode (see tests/conftest.py)."""
 
 
-@pytest.fixture(scope="session")
-def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow SQLite database with every migration applied (copied per project)."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("mlflow-serving") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
 def served(tmp_path: Path, mlflow_db: Path) -> Served:
     """A project whose prod registry the tests log tiny models to."""
     return Served(tmp_path / "proj", mlflow_db)
-
-
-@pytest.fixture
-def server_factory() -> Iterator[Callable[..., Server]]:
-    """Make `lakestack serve` subprocesses; any still running are killed at the end."""
-    started: list[Server] = []
-
-    def make(project: Project, **kw: Any) -> Server:
-        server = Server(project, **kw)
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        if server.proc is not None and server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait(10)

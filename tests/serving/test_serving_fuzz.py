@@ -9,20 +9,23 @@ from typing import Any
 
 import pytest
 import schemathesis
-from _serving_kit import Served, Server
+from _serving_kit import Served, stopped_gracefully
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
+
+from lakestack.serving import ServerProcess
 
 
 @pytest.fixture(scope="module")
 def fuzz_schema(tmp_path_factory: pytest.TempPathFactory, mlflow_db: Path) -> Iterator[Any]:
     served = Served(tmp_path_factory.mktemp("fuzz"), mlflow_db)
     served.log_sklearn()
-    server = Server(served.configure()).start()
+    project = served.configure()
+    server = ServerProcess.lakestack_serve(project.root, "tiny", "prod").start()
     try:
         yield schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     finally:
-        assert server.stop()
+        assert stopped_gracefully(server)
 
 
 def test_invocations_never_answers_a_server_error(fuzz_schema: Any) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _serving_kit import FEATURES, Served, Server, frame
+from _serving_kit import FEATURES, Served, frame, stopped_gracefully
 
 from lakestack.lake import Lake
-from lakestack.serving import inference_table, spool_root
+from lakestack.serving import ServerProcess, inference_table, spool_root
 
 
 def _table(served: Served) -> list[dict[str, Any]]:
@@ -24,7 +24,7 @@ def _table(served: Served) -> list[dict[str, Any]]:
 
 
 def test_served_predictions_match_and_sigterm_flushes_the_log(
-    served: Served, server_factory: Callable[..., Server]
+    served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
     served.log_sklearn()
     project = served.configure(log_interval_s=60.0)  # only the shutdown flush writes
@@ -42,14 +42,14 @@ def test_served_predictions_match_and_sigterm_flushes_the_log(
         assert np.allclose(response.json()["predictions"], want)
         ids.append(response.headers["X-Request-ID"])
     assert _table(served) == []  # not yet appended: the interval is a minute
-    assert server.stop()
+    assert stopped_gracefully(server)
     rows = _table(served)
     assert Counter(r["request_id"] for r in rows) == dict.fromkeys(ids, 4)
     assert list(spool_root(project, "prod", "tiny").iterdir()) == []
 
 
 def test_kill_9_under_load_loses_and_duplicates_nothing(
-    served: Served, server_factory: Callable[..., Server]
+    served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
     served.log_sklearn()
     project = served.configure(log_interval_s=0.05)
@@ -79,7 +79,7 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(
         t.join()
     assert len(acknowledged) > 20
     restarted = server_factory(project).start()  # replays the dead process's spool
-    assert restarted.stop()
+    assert stopped_gracefully(restarted)
     counts = Counter(r["request_id"] for r in _table(served) if r["variant"] == "production")
     missing = [i for i in acknowledged if counts.get(i) != 1]
     assert missing == [], f"{len(missing)} acknowledged requests missing or duplicated"
@@ -87,7 +87,7 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(
 
 
 def test_two_workers_each_spool_and_flush_on_sigterm(
-    served: Served, server_factory: Callable[..., Server]
+    served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
     served.log_sklearn()
     project = served.configure(workers=2, log_interval_s=60.0)
@@ -98,7 +98,7 @@ def test_two_workers_each_spool_and_flush_on_sigterm(
             r = http.post(server.url + "/invocations", json={"instances": [[i, 0.0, 1.0]]})
             assert r.status_code == 200, r.text
             ids.append(r.headers["X-Request-ID"])
-    assert server.stop()
+    assert stopped_gracefully(server)
     counts = Counter(r["request_id"] for r in _table(served))
     assert counts == dict.fromkeys(ids, 1)
     assert list(spool_root(project, "prod", "tiny").iterdir()) == []

@@ -10,9 +10,11 @@ import typer
 
 from lakestack import __version__
 from lakestack.cli import (
+    _access,
     _data,
     _demo,
     _deploy,
+    _export,
     _features,
     _init,
     _models,
@@ -20,9 +22,10 @@ from lakestack.cli import (
     _pipelines,
     _project,
     _serve,
+    _server,
     _tables,
 )
-from lakestack.cli._common import err_console
+from lakestack.cli._common import err_console, print_error
 from lakestack.errors import ConfigError, LakestackError
 
 __all__ = ["app", "main"]
@@ -65,7 +68,10 @@ for _register in (
     _models.register,
     _serve.register,
     _monitor.register,
+    _access.register,
+    _server.register,
     _demo.register,
+    _export.register,
 ):
     _register(app)
 
@@ -81,5 +87,5 @@ def main(argv: list[str] | None = None) -> None:
         message = str(exc)
         if isinstance(exc, ConfigError) and exc.problems and "\n" not in message:
             message += "\n" + "\n".join(f"  - {p}" for p in exc.problems)
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
         sys.exit(1)

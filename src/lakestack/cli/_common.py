@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 if TYPE_CHECKING:
     from lakestack.config import Project
@@ -21,6 +22,8 @@ __all__ = [
     "err_console",
     "open_lake",
     "open_project",
+    "plain",
+    "print_error",
     "print_json",
 ]
 
@@ -65,3 +68,19 @@ def open_lake(project: Path | None, env: str | None) -> Lake:
 def print_json(data: Any) -> None:
     """Print data as JSON on stdout (no colours, so it pipes cleanly)."""
     print(json.dumps(data, indent=2, default=str))
+
+
+def plain(text: object, style: str = "") -> Text:
+    """`text` as Rich shows it verbatim: `[...]` in a message is text, never markup.
+
+    Use it for every value that comes from data or an error (messages, names, reasons), in
+    prints and in table cells alike.
+    """
+    return Text(str(text), style=style)
+
+
+def print_error(message: str, *, label: str = "error") -> None:
+    """Print `label: message` on stderr as one paragraph, the message verbatim."""
+    err_console.print(
+        Text.assemble((f"{label}:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )

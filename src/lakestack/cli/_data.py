@@ -13,6 +13,7 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     open_lake,
+    plain,
     print_json,
 )
 from lakestack.errors import DataValidationError
@@ -136,7 +137,10 @@ def _render(table: str, rows: int, report: ValidationReport, drift: DriftReport)
     for a in report.anomalies:
         style = "red" if a.severity is Severity.FAIL else "yellow"
         anomalies.add_row(
-            f"[{style}]{a.severity.value.upper()}[/]", a.column, a.kind.value, a.message
+            f"[{style}]{a.severity.value.upper()}[/]",
+            plain(a.column),
+            a.kind.value,
+            plain(a.message),
         )
     console.print(anomalies)
     view = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from json import dumps
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,8 +14,10 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     open_project,
+    plain,
     print_json,
 )
+from lakestack.errors import RegistryError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,7 +176,7 @@ def print_gates(report: GateReport) -> None:
         numbers = " ".join(
             f"{k}={_number(r.numbers[k])}" for k in keys if r.numbers.get(k) is not None
         )
-        view.add_row(r.name, result, numbers, r.message)
+        view.add_row(r.name, result, numbers, plain(r.message))
     if not report.results:
         view.add_row("(none)", "[green]PASS[/]", "", "no gates are declared for this stage")
     console.print(view)
@@ -217,38 +220,61 @@ def promote(
     json: JsonOption = False,
 ) -> None:
     """Run the model's gates and give the version the stage's alias if they pass."""
-    registry = _registry(project, env)
-    frame = registry.lake.read_polars(holdout) if holdout else None
-    result = registry.promote(
-        model,
-        version,
-        to=to,
-        force=force,
-        reason=reason,
-        holdout=frame,
-        label=label,
-        to_env=to_env,
-        raise_on_failure=False,
-    )
-    if json:
-        print_json(result.to_dict())
-    else:
-        print_gates(result.report)
-        where = f"{model}@{to} in {result.environment}"
-        if result.applied:
-            forced = " (forced)" if result.forced else ""
-            console.print(
-                f"[green]promoted[/]{forced}: {where} is now version {result.version} (was {result.previous_version or 'unset'})"
+    from lakestack.control_plane import remote_for
+    from lakestack.registry import GateReport
+
+    remote = remote_for(open_project(project), env)
+    if remote is not None:  # the environment's control plane promotes
+        if holdout or to_env:
+            raise RegistryError(
+                "--holdout and --to-env are not sent to a control plane; promote with the "
+                f"recorded holdout, in {remote.environment} itself"
             )
-        elif result.transition is None:
-            console.print(f"{where} already is version {result.version}; nothing changed")
+        data = remote.promote(model, _version_number(version), to=to, force=force, reason=reason)
+    else:
+        registry = _registry(project, env)
+        frame = registry.lake.read_polars(holdout) if holdout else None
+        data = registry.promote(
+            model,
+            version,
+            to=to,
+            force=force,
+            reason=reason,
+            holdout=frame,
+            label=label,
+            to_env=to_env,
+            raise_on_failure=False,
+        ).to_dict()
+    report = GateReport.from_json(dumps(data["report"]))
+    if json:
+        print_json(data)
+    else:
+        print_gates(report)
+        where = f"{model}@{to} in {data['environment']}"
+        was = data["previous_version"] or "unset"
+        if data["applied"]:
+            forced = " (forced)" if data["forced"] else ""
+            console.print(
+                f"[green]promoted[/]{forced}: {where} is now version {data['version']} (was {was})"
+            )
+        elif data["transition"] is None:
+            console.print(f"{where} already is version {data['version']}; nothing changed")
         else:
             console.print(
-                f"[red]refused[/]: {len(result.report.failures)} gate(s) failed; {where} stays at "
-                f"{result.previous_version or 'unset'}. Fix the model, or --force --reason '...'."
+                f"[red]refused[/]: {len(report.failures)} gate(s) failed; {where} stays at "
+                f"{was}. Fix the model, or --force --reason '...'."
             )
-    if result.transition is not None and not result.applied:
+    if data["transition"] is not None and not data["applied"]:
         raise typer.Exit(1)
+
+
+def _version_number(version: str) -> int:
+    if not version.isdigit():
+        raise RegistryError(
+            f"give a version number, not {version!r}: a control plane promotes by number "
+            "(see `lakestack models versions`)"
+        )
+    return int(version)
 
 
 @models_app.command()
@@ -261,14 +287,19 @@ def rollback(
     json: JsonOption = False,
 ) -> None:
     """Give a stage back to its previous holder, as the transition history records it."""
-    registry = _registry(project, env)
-    transition = registry.rollback(model, stage=stage, reason=reason)
+    from lakestack.control_plane import remote_for
+
+    remote = remote_for(open_project(project), env)
+    if remote is not None:  # the environment's control plane rolls back
+        data = remote.rollback(model, stage=stage, reason=reason)
+    else:
+        data = _registry(project, env).rollback(model, stage=stage, reason=reason).to_dict()
     if json:
-        print_json(transition.to_dict())
+        print_json(data)
         return
     console.print(
-        f"rolled back: {model}@{stage} in {registry.environment.name} is now version "
-        f"{transition.to_version} (was {transition.from_version})"
+        f"rolled back: {model}@{stage} in {data['environment']} is now version "
+        f"{data['to_version']} (was {data['from_version']})"
     )
 
 
@@ -312,7 +343,7 @@ def history(
             _when(t.ts), t.model, t.stage, t.action,
             "" if t.from_version is None else str(t.from_version),
             "" if t.to_version is None else str(t.to_version),
-            outcome, t.principal, gates, t.reason,
+            outcome, t.principal, gates, plain(t.reason),
         )  # fmt: skip
     console.print(view)
 

@@ -14,6 +14,7 @@ from lakestack.cli._common import (
     console,
     open_lake,
     open_project,
+    plain,
     print_json,
 )
 
@@ -47,7 +48,7 @@ def run(
     if result.quality_windows:
         console.print(f"quality updated for {len(result.quality_windows)} window(s)")
     for alert in result.alerts:
-        console.print(f"alert {alert.rule} {alert.state}: {alert.message}", highlight=False)
+        console.print(plain(f"alert {alert.rule} {alert.state}: {alert.message}"), highlight=False)
 
 
 @monitor_app.command("report")
@@ -81,6 +82,14 @@ def metrics(
     host: Annotated[
         str, typer.Option("--host", help="The address to serve on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            help="none, or token: scrapes need `Authorization: Bearer <token>` of a reader "
+            "of the environment (docs/access.md).",
+        ),
+    ] = "none",
 ) -> None:
     """Print (or serve, with --port) every monitor's latest drift and quality as Prometheus text."""
     from lakestack.monitoring import prometheus_metrics
@@ -91,7 +100,14 @@ def metrics(
     if port is None:
         print(prometheus_metrics(lake, monitors), end="")
         return
-    server = serve_metrics(lake, monitors, host=host, port=port)
+    if auth not in ("none", "token"):
+        raise typer.BadParameter(f"--auth {auth!r}: write none or token")
+    gate = None
+    if auth == "token":
+        from lakestack.access import TokenGate
+
+        gate = TokenGate(open_project(project), lake.environment, "table.read")
+    server = serve_metrics(lake, monitors, host=host, port=port, gate=gate)
     console.print(
         f"serving the gauges of {len(monitors)} monitor(s) ({lake.environment}) on "
         f"{server.url}; Ctrl-C stops",
@@ -127,7 +143,7 @@ def alerts(
             row["state"],
             f"{row['fired_at']:%Y-%m-%d %H:%M}",
             "" if row["resolved_at"] is None else f"{row['resolved_at']:%Y-%m-%d %H:%M}",
-            row["message"],
+            plain(row["message"]),
         )
     console.print(table)
 

@@ -120,6 +120,17 @@ def run(
         str | None, typer.Option(help="local, ray or ray://host:port (default: the env's).")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="The most tasks at once.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="Run only this task, as one step of --run-id (for orchestrators)."),
+    ] = None,
+    finish: Annotated[
+        bool, typer.Option("--finish", help="Close --run-id after its steps (for orchestrators).")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option(help="The run a --task or --finish step belongs to.")
+    ] = None,
+    attempt: Annotated[int, typer.Option(help="The number of this --task attempt.")] = 1,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -127,7 +138,26 @@ def run(
     """Run a job now: its tasks in dependency order, independent ones in parallel."""
     from lakestack.pipelines import run_job
 
+    if task is not None or finish or run_id is not None:
+        from lakestack.cli._export import run_step
+
+        run_step(
+            project, env, job, task=task, finish=finish, run_id=run_id, attempt=attempt,
+            engine=engine, json=json,
+        )  # fmt: skip
+        return
     proj = open_project(project)
+    from lakestack.control_plane import remote_for
+
+    remote = remote_for(proj, env)
+    if remote is not None:  # the environment's control plane runs it
+        if from_task or resume or engine or workers:
+            raise typer.BadParameter(
+                "--from, --run, --engine and --workers are not sent to a control plane; run the "
+                f"job as {remote.environment}'s server runs it"
+            )
+        _run_remotely(remote, job, _parse_params(param), json)
+        return
     options: dict[str, Any] = {
         "env": env,
         "params": _parse_params(param),
@@ -146,6 +176,24 @@ def run(
     else:
         print_run_result(result)
     if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run_remotely(remote: Any, job: str, params: dict[str, Any], json: bool) -> None:
+    started = remote.run(job, params)
+    err_console.print(f"run {started['run_id']} of {job} started by {remote.url}", highlight=False)
+    finished = remote.wait_for_run(started["run_id"])
+    if json:
+        print_json(finished)
+    else:
+        console.print(
+            f"run {finished['run_id']} of {job} in {remote.environment}: "
+            f"{status_markup(finished['status'])}"
+        )
+        for task in finished["tasks"]:
+            if task["status"] == "failed":
+                console.print(f"  {escape(task['task'])}: {escape(str(task['error']))}")
+    if finished["status"] != "succeeded":
         raise typer.Exit(1)
 
 
@@ -240,10 +288,16 @@ def trigger(
     env: EnvOption = None,
 ) -> None:
     """Queue a trigger: the scheduler of the environment runs the jobs at its next tick."""
+    from lakestack.control_plane import remote_for
     from lakestack.pipelines import trigger as queue_trigger
 
     proj = open_project(project)
-    jobs = queue_trigger(proj, name, reason, env=env)
+    remote = remote_for(proj, env)  # the environment's control plane queues it
+    jobs = (
+        remote.trigger(name, reason)["jobs"]
+        if remote
+        else queue_trigger(proj, name, reason, env=env)
+    )
     environment = proj.environment(env).name
     console.print(
         f"queued {name!r} for {', '.join(jobs)} in {environment}; "

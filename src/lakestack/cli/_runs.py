@@ -103,7 +103,8 @@ def list_runs(
         print_json([r.to_dict() for r in runs])
         return
     view = Table(title=f"runs in {records.lake.environment}")
-    for column in ("run", "job", "status", "trigger", "started (UTC)", "duration", "code"):
+    view.add_column("run", no_wrap=True, min_width=max((len(r.run_id) for r in runs), default=0))
+    for column in ("job", "status", "trigger", "started (UTC)", "duration", "code"):
         view.add_column(column, justify="right" if column == "duration" else "left")
     for r in runs:
         code = f"{r.code_commit[:10]}{'+dirty' if r.code_dirty else ''}" if r.code_commit else ""
@@ -204,7 +205,12 @@ def lineage_table(
         ("downstream: what the reading runs wrote", lineage.downstream),
     ):
         view = Table(title=title)
-        for column in ("table", "version", "operation", "run", "job/task", "at (UTC)"):
+        for column in ("table", "version", "operation"):
+            view.add_column(column)
+        view.add_column(
+            "run", no_wrap=True, min_width=max((len(e.run_id) for e in edges), default=0)
+        )
+        for column in ("job/task", "at (UTC)"):
             view.add_column(column)
         for e in edges:
             view.add_row(

@@ -13,6 +13,7 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     open_lake,
+    plain,
     print_json,
 )
 
@@ -111,18 +112,14 @@ def history(
         print_json([commit.to_dict() for commit in commits])
         return
     view = Table(title=f"history of {name}")
-    for column in (
-        "version",
-        "time (UTC)",
-        "operation",
-        "rows added",
-        "principal",
-        "run",
-        "job/task",
-        "code",
-    ):
+    run_ids = [c.metadata.get("run_id") or "" for c in commits]
+    for column in ("version", "time (UTC)", "operation", "rows added", "principal"):
         view.add_column(column)
-    for c in commits:
+    # run ids in full, never cut: a prefix of one can match several runs
+    view.add_column("run", no_wrap=True, min_width=max(map(len, run_ids), default=0))
+    for column in ("job/task", "code"):
+        view.add_column(column)
+    for c, run_id in zip(commits, run_ids, strict=True):
         meta = c.metadata
         commit = meta.get("git_commit")
         code = (
@@ -134,9 +131,9 @@ def history(
             f"{c.timestamp:%Y-%m-%d %H:%M:%S}",
             meta.get("operation", c.operation.lower()),
             "" if c.rows_added is None else f"{c.rows_added:,}",
-            meta.get("principal", ""),
-            (meta.get("run_id") or "")[:12],
-            job,
+            plain(meta.get("principal", "")),
+            run_id,
+            plain(job),
             code,
         )
     console.print(view)

@@ -35,6 +35,7 @@ from lakestack.config._model import (
     ProjectConfig,
     ProjectInfo,
     RegressionGateConfig,
+    Role,
     SliceGateConfig,
     TaskConfig,
     ThresholdGatesConfig,
@@ -46,6 +47,7 @@ from lakestack.config._project import (
     Project,
     default_environments,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "PROJECT_FILE",
@@ -71,6 +73,8 @@ __all__ = [
     "ProjectConfig",
     "ProjectInfo",
     "RegressionGateConfig",
+    "Role",
+    "ScalingConfig",
     "SliceGateConfig",
     "TaskConfig",
     "ThresholdGatesConfig",

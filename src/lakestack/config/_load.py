@@ -243,6 +243,25 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
         for kind, others in _items(env.get("grants") if isinstance(env, dict) else None):
             for i, other in enumerate(others if isinstance(others, list) else []):
                 check_env(f"environments.{name}.grants.{kind}[{i}]", other)
+    raw_access = data.get("access")
+    access: dict[str, Any] = raw_access if isinstance(raw_access, dict) else {}
+    for principal, spec in _items(access.get("principals")):
+        for env_name, _ in _items(spec.get("roles") if isinstance(spec, dict) else None):
+            if env_name != "*":
+                check_env(f"access.principals.{principal}.roles.{env_name}", env_name)
+    if isinstance(access.get("protected"), list):
+        for i, env_name in enumerate(access["protected"]):
+            check_env(f"access.protected[{i}]", env_name)
+    for name, env in _items(raw_envs):
+        if isinstance(env, dict) and env.get("control_plane") and not access.get("principals"):
+            problems.append(
+                Problem(
+                    file,
+                    f"environments.{name}.control_plane",
+                    "a control plane lets in only principals with tokens, and access.principals "
+                    "declares none; add them (docs/access.md), or remove control_plane",
+                )
+            )
     for job_name, job in _items(data.get("jobs")):
         tasks = job.get("tasks") if isinstance(job, dict) else None
         if not isinstance(tasks, list):
@@ -256,12 +275,6 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
                 check_env(f"jobs.{job_name}.tasks[{i}].params_by_env.{env_name}", env_name)
         for i, message in dag_problems(pairs):
             problems.append(Problem(file, f"jobs.{job_name}.tasks[{i}].depends_on", message))
-    principals = (
-        data.get("access", {}).get("principals") if isinstance(data.get("access"), dict) else None
-    )
-    for who, principal in _items(principals):
-        for env_name, _ in _items(principal.get("roles") if isinstance(principal, dict) else None):
-            check_env(f"access.principals.{who}.roles.{env_name}", env_name)
     problems.extend(
         Problem(file, key, message) for key, message in reference_problems(data, file.parent)
     )

@@ -30,6 +30,7 @@ from lakestack.config._monitors import (
     MonitorConfig,
     MonitorLabelsConfig,
 )
+from lakestack.config._scaling import ScalingConfig
 
 __all__ = [
     "AccessConfig",
@@ -51,6 +52,7 @@ __all__ = [
     "ProjectConfig",
     "ProjectInfo",
     "RegressionGateConfig",
+    "Role",
     "SliceGateConfig",
     "TaskConfig",
     "ThresholdGatesConfig",
@@ -94,6 +96,21 @@ class EnvironmentConfig(_Strict):
     storage_options: dict[str, str] = Field(
         default_factory=dict, description="Object-store options for the lake (keys, region)."
     )
+    control_plane: str | None = Field(
+        default=None,
+        description="URL of the control-plane server (`lakestack server`) that alone writes "
+        "this environment: the CLI sends its writes there with LAKESTACK_TOKEN.",
+    )
+
+    @field_validator("control_plane")
+    @classmethod
+    def _control_plane(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(
+                f"control_plane {value!r} is not an http(s) URL: write for example "
+                "https://lakestack.example.com or http://127.0.0.1:8700"
+            )
+        return value.rstrip("/") if value else value
 
     @field_validator("online_store")
     @classmethod
@@ -298,6 +315,14 @@ class EndpointConfig(_Strict):
     )
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    scaling: ScalingConfig = Field(
+        default_factory=ScalingConfig, description="Replicas and resources on a cluster."
+    )
+    auth: Literal["none", "token"] = Field(
+        default="none",
+        description="`token`: /invocations and /metrics need `Authorization: Bearer <token>` "
+        "of a principal with at least the reader role in the environment (docs/access.md).",
+    )
     traffic: dict[str, Any] = Field(
         default_factory=dict,
         description="canary / shadow policy: `{canary: {staging: 10}, shadow: staging}`.",
@@ -356,19 +381,49 @@ class EndpointConfig(_Strict):
     )
 
 
-class PrincipalConfig(_Strict):
-    """A person or a service principal, with roles per environment."""
+Role = Literal["reader", "developer", "deployer", "admin"]
 
-    roles: dict[str, Literal["reader", "developer", "deployer", "admin"]] = Field(
-        default_factory=dict, description="Role per environment name."
+
+class PrincipalConfig(_Strict):
+    """A person or a service principal (CI), with a role per environment."""
+
+    description: str = Field(default="", description="Who or what this principal is.")
+    kind: Literal["user", "service"] = Field(
+        default="user", description="`user` for people, `service` for CI and jobs."
     )
-    token_sha256: str | None = Field(default=None, description="SHA-256 of the bearer token.")
+    roles: dict[str, Role] = Field(
+        default_factory=dict,
+        description="Role per environment name (`*` for every environment not named): "
+        "reader, developer, deployer or admin.",
+    )
 
 
 class AccessConfig(_Strict):
-    """Principals and their roles; tokens are stored as hashes only."""
+    """Who may do what: principals and their roles per environment (docs/access.md).
 
-    principals: dict[str, PrincipalConfig] = Field(default_factory=dict)
+    Without principals a project is single-user: nothing is checked and nothing audited.
+    Tokens are not written here: `lakestack access token create` stores their hashes in the
+    environment's lake.
+    """
+
+    principals: dict[str, PrincipalConfig] = Field(
+        default_factory=dict, description="Principals by name (people and service principals)."
+    )
+    protected: list[str] = Field(
+        default_factory=lambda: ["prod"],
+        description="Environments whose data, models and jobs only deployers change "
+        "(developers may only read there).",
+    )
+    token_days: int = Field(
+        default=90, ge=1, le=365, description="Days a new token is valid unless --days says."
+    )
+
+    @field_validator("principals")
+    @classmethod
+    def _names(cls, value: dict[str, PrincipalConfig]) -> dict[str, PrincipalConfig]:
+        for key in value:
+            _check_name(key, "principal name")
+        return value
 
 
 class ProjectConfig(_Strict):

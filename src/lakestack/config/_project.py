@@ -27,6 +27,7 @@ class Environment:
         engine: `local`, `ray` or `ray://host:port`.
         grants: who else may read or write this environment's tables.
         storage_options: object-store options passed to deltalake.
+        control_plane: the URL of the server that alone writes this environment, if any.
     """
 
     name: str
@@ -36,6 +37,7 @@ class Environment:
     engine: str = "local"
     grants: Grants = field(default_factory=Grants)
     storage_options: dict[str, str] = field(default_factory=dict)
+    control_plane: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def resolve_environment(root: Path, name: str, env: EnvironmentConfig) -> Enviro
         engine=env.engine,
         grants=env.grants,
         storage_options=dict(env.storage_options),
+        control_plane=env.control_plane,
     )
 
 

@@ -13,6 +13,7 @@ file declares that section (a project with no `models:` may serve any registered
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,7 +108,7 @@ def _monitor_problems(
     yield from _baseline(root, where, monitor)
     for i, rule in enumerate(monitor.get("alerts") or []):
         if isinstance(rule, dict):
-            yield from _rule(data, f"{where}.alerts[{i}]", monitor, rule)
+            yield from _rule(data, f"{where}.alerts[{i}]", _measured(root, monitor), rule)
 
 
 def _monitor_table(data: dict[str, Any], where: str, monitor: dict[str, Any], table: str) -> Found:
@@ -132,7 +133,7 @@ def _monitor_table(data: dict[str, Any], where: str, monitor: dict[str, Any], ta
     name, endpoint = found
     served, watched = endpoint.get("model"), monitor.get("model")
     models = dict(_items(data.get("models")))
-    if models and watched not in models:
+    if models and (watched not in models or served not in models):
         return  # reported as an unknown model
     if isinstance(served, str) and isinstance(watched, str) and served != watched:
         yield (
@@ -189,7 +190,29 @@ def _baseline(root: Path, where: str, monitor: dict[str, Any]) -> Found:
         )
 
 
-def _rule(data: dict[str, Any], where: str, monitor: dict[str, Any], rule: dict[str, Any]) -> Found:
+def _measured(root: Path, monitor: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The columns a monitor can measure, as far as the files tell, and where that comes from."""
+    columns = monitor.get("columns")
+    if isinstance(columns, list):
+        return [str(c) for c in columns], "the monitor measures only its columns"
+    baseline = monitor.get("baseline")
+    schema_file = baseline.get("schema_file") if isinstance(baseline, dict) else None
+    if not isinstance(schema_file, str):
+        return None
+    try:  # a baseline written by `lakestack data profile`: {"columns": [{"name": ...}, ...]}
+        doc = json.loads((root / schema_file).read_text(encoding="utf-8"))
+        names = [str(column["name"]) for column in doc["columns"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a missing file is reported with the baseline; a bad one when it is read
+    return names, f"the monitor measures only columns of its baseline {schema_file}"
+
+
+def _rule(
+    data: dict[str, Any],
+    where: str,
+    measured: tuple[list[str], str] | None,
+    rule: dict[str, Any],
+) -> Found:
     when, name = rule.get("when"), str(rule.get("name", ""))
     if isinstance(when, str):
         try:
@@ -197,15 +220,13 @@ def _rule(data: dict[str, Any], where: str, monitor: dict[str, Any], rule: dict[
         except MonitoringError as exc:
             yield f"{where}.when", str(exc)
         else:
-            measured = monitor.get("columns")
             column = condition.column
-            if column is not None and isinstance(measured, list) and column not in measured:
-                known = [str(c) for c in measured]
+            if column is not None and measured is not None and column not in measured[0]:
+                known, source = measured
                 yield (
                     f"{where}.when",
-                    f"`on {column}`: the monitor measures only its columns "
-                    f"({', '.join(known)}); {_hint(column, known)}name one of them or add it "
-                    "to the monitor's columns",
+                    f"`on {column}`: {source} ({', '.join(known)}); {_hint(column, known)}"
+                    "name one of them, or `on any feature`",
                 )
     for i, action in enumerate(rule.get("actions") or []):
         if isinstance(action, dict):

@@ -52,11 +52,13 @@ class FeatureStore:
             env: the environment (default: `LAKESTACK_ENV`, then the project file's default).
             online_store: the online store URI, overriding the environment's.
         """
+        self._project: Project | None = None
         if isinstance(source, Lake):
             self.lake = source
             self.online_uri = online_store
             self._namespace = source.environment
         else:
+            self._project = source
             environment = source.environment(env)
             self.lake = Lake.for_environment(source, environment.name)
             self.online_uri = online_store or environment.online_store
@@ -223,6 +225,10 @@ class FeatureStore:
         Example:
             >>> store.publish("features.weather", as_of=datetime(2013, 7, 1, 6))  # doctest: +SKIP
         """
+        if self._project is not None:
+            from lakestack.access import authorize_writer
+
+            authorize_writer(self._project, "feature.publish", self.lake, name)
         return _publish.publish_table(self.lake, self.online, name, full=full, as_of=as_of)
 
     def lookup(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from deltalake import DeltaTable
 
+    from lakestack.access import TableWriteGuard
     from lakestack.config import Environment, Project
     from lakestack.lake._catalog import TableInfo
 
@@ -93,6 +94,7 @@ class Lake:
         context: WriteContext | None = None,
         storage_options: dict[str, str] | None = None,
         environments: dict[str, Environment] | None = None,
+        guard: TableWriteGuard | None = None,
     ) -> None:
         """Open the lake at `root`.
 
@@ -102,6 +104,7 @@ class Lake:
             context: the write context recorded in every commit.
             storage_options: deltalake storage options for object stores.
             environments: every environment of the project, for cross-environment access.
+            guard: the access check run before every write (`lakestack.access`).
         """
         self.root = str(root).rstrip("/")
         self.environment = environment
@@ -109,6 +112,7 @@ class Lake:
         self.storage_options = storage_options_for(self.root, storage_options)
         self._environments = environments or {}
         self._listeners: list[TableListener] = []
+        self._guard = guard
 
     @classmethod
     def for_environment(
@@ -118,17 +122,28 @@ class Lake:
         *,
         context: WriteContext | None = None,
     ) -> Lake:
-        """The lake of one of the project's environments, writing as `context`."""
+        """The lake of one of the project's environments, writing as `context`.
+
+        When the project declares principals, every write is checked against the writer's
+        role and audited (`lakestack.access`), and the writer is the acting principal.
+        """
+        from lakestack.access import access_enabled, current_caller, table_write_guard
+
         env = project.environment(environment)
-        context = context or WriteContext(
-            environment=env.name, code_version=code_version(project.root)
-        )
+        if context is None:
+            enabled = access_enabled(project)
+            context = WriteContext(
+                environment=env.name,
+                principal=current_caller(project, env.name).principal if enabled else "",
+                code_version=code_version(project.root),
+            )
         return cls(
             env.lake_root,
             environment=env.name,
             context=context,
             storage_options=env.storage_options,
             environments=project.environments,
+            guard=table_write_guard(project),
         )
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -144,6 +159,7 @@ class Lake:
             context=self.context.with_(**changes),
             storage_options=self.storage_options,
             environments=self._environments,
+            guard=self._guard,
         )
         clone._listeners = self._listeners
         return clone
@@ -165,6 +181,7 @@ class Lake:
         table = TableName.parse(name)
         env = environment or self.environment
         if env == self.environment:
+            self._check_write(write, env, table)
             return env, f"{self.root}/{table.schema}/{table.table}", self.storage_options
         other = self._environments.get(env)
         if other is None:
@@ -181,9 +198,14 @@ class Lake:
                 f"{self.environment!r} to environments.{env}.grants.{kind} in lakestack.yaml "
                 "to allow it."
             )
+        self._check_write(write, env, table)
         root = other.lake_root.rstrip("/")
         options = storage_options_for(root, other.storage_options)
         return env, f"{root}/{table.schema}/{table.table}", options
+
+    def _check_write(self, write: bool, env: str, table: TableName) -> None:
+        if write and self._guard is not None:
+            self._guard(env, str(table), self.context.principal, self.context.run_id)
 
     def path(self, name: str | TableName, environment: str | None = None) -> str:
         """The storage location of a table."""
@@ -451,7 +473,7 @@ class Lake:
         Returns:
             The version this delete created.
         """
-        env, _, _ = self._location(name, environment, write=True)
+        env = environment or self.environment
         table = self._open(name, environment, write=True)
         try:
             table.delete(predicate, commit_properties=self._properties("delete"))

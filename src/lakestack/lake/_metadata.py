@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
-import os
 import subprocess
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -51,13 +49,6 @@ def code_version(folder: str | Path | None = None) -> CodeVersion:
     return CodeVersion(head.stdout.strip(), bool(status.stdout.strip()))
 
 
-def _default_principal() -> str:
-    try:
-        return os.environ.get("LAKESTACK_PRINCIPAL") or getpass.getuser()
-    except (KeyError, OSError):  # no user name in a container without /etc/passwd entry
-        return "unknown"
-
-
 @dataclass(frozen=True)
 class WriteContext:
     """What a write records in its Delta commit's custom metadata.
@@ -80,7 +71,9 @@ class WriteContext:
 
     def __post_init__(self) -> None:
         if not self.principal:
-            object.__setattr__(self, "principal", _default_principal())
+            from lakestack.access import claimed_principal
+
+            object.__setattr__(self, "principal", claimed_principal())
 
     def with_(self, **changes: Any) -> WriteContext:
         """A copy with some fields changed."""

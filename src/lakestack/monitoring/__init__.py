@@ -17,7 +17,13 @@ from __future__ import annotations
 from lakestack.monitoring._actions import SINKS, Alert, AlertSink, register_sink, send_webhook
 from lakestack.monitoring._alerts import evaluate_alerts, read_alerts
 from lakestack.monitoring._exporter import serve_metrics
-from lakestack.monitoring._monitor import MonitorResult, load_baseline, monitor_config, run_monitor
+from lakestack.monitoring._monitor import (
+    MonitorResult,
+    load_baseline,
+    monitor_config,
+    monitored_columns,
+    run_monitor,
+)
 from lakestack.monitoring._quality import quality_metrics
 from lakestack.monitoring._report import html_report, prometheus_metrics
 from lakestack.monitoring._rules import METRICS, Condition, Evaluation, parse_condition
@@ -39,6 +45,7 @@ __all__ = [
     "load_baseline",
     "metric_tables",
     "monitor_config",
+    "monitored_columns",
     "parse_condition",
     "parse_window",
     "prometheus_metrics",

@@ -12,10 +12,20 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from lakestack.errors import MonitoringError
+
 if TYPE_CHECKING:
     from lakestack.config import AlertActionConfig, Project
 
-__all__ = ["SINKS", "Alert", "AlertSink", "register_sink", "send_webhook"]
+__all__ = [
+    "SINKS",
+    "Alert",
+    "AlertSink",
+    "RetrainFailedError",
+    "register_sink",
+    "run_action",
+    "send_webhook",
+]
 
 log = logging.getLogger("lakestack.monitoring")
 
@@ -38,6 +48,10 @@ class Alert:
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
+
+
+class RetrainFailedError(MonitoringError):
+    """A `retrain` action that could not queue its job or event."""
 
 
 class AlertSink(Protocol):
@@ -106,7 +120,7 @@ def _retrain(alert: Alert, action: AlertActionConfig, project: Project) -> str:
         jobs = trigger(project, action.retrain, reason[:500], env=alert.environment)
     except PipelineError as exc:
         log.error("retrain action of %s/%s failed: %s", alert.monitor, alert.rule, exc)
-        return f"retrain failed: {exc}"
+        raise RetrainFailedError(f"its retrain action queued nothing: {exc}") from exc
     return f"retrain: queued {', '.join(jobs)}"
 
 
@@ -119,10 +133,30 @@ def register_sink(name: str, sink: AlertSink) -> None:
 
 
 def run_action(alert: Alert, action: AlertActionConfig, project: Project) -> str:
+    """Run one action of an alert and return its outcome.
+
+    A log or webhook that fails is logged and reported in the outcome; it does not stop the
+    monitor.
+
+    Raises:
+        RetrainFailedError: a `retrain` action could not queue its job (that is never silent).
+    """
+    from lakestack.access import authorize
+    from lakestack.errors import AccessError
+
     kind = next(k for k in ("log", "webhook", "retrain") if getattr(action, k) is not None)
     try:
+        obj = f"{kind} of {alert.monitor}/{alert.rule} ({alert.state})"
+        authorize(project, "alert.action", alert.environment, obj=obj)
         return SINKS[kind](alert, action, project)
-    except Exception as exc:  # an action's failure must not stop the monitor
+    except RetrainFailedError:
+        raise
+    except AccessError as exc:  # refused and audited; a refused retrain is never silent either
+        log.error("alert action %s of %s/%s refused: %s", kind, alert.monitor, alert.rule, exc)
+        if kind == "retrain" and alert.state == "firing":
+            raise RetrainFailedError(f"its retrain action was refused: {exc}") from exc
+        return f"{kind} refused: {exc}"
+    except Exception as exc:  # a notification's failure must not stop the monitor
         log.exception("alert action %s of %s/%s failed", kind, alert.monitor, alert.rule)
         return f"{kind} failed: {exc}"
 

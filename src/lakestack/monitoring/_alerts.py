@@ -11,7 +11,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lakestack.monitoring._actions import Alert, outcomes_json, run_action
+from lakestack.errors import MonitoringError
+from lakestack.monitoring._actions import Alert, RetrainFailedError, outcomes_json, run_action
 from lakestack.monitoring._rules import parse_condition
 from lakestack.monitoring._tables import metric_tables, read_or_none
 from lakestack.system_tables import ALERTS
@@ -42,6 +43,10 @@ def evaluate_alerts(
 
     Returns:
         The alerts that started firing or resolved in this evaluation.
+
+    Raises:
+        MonitoringError: a rule started firing but its `retrain` action could not queue the
+            job; the other rules' changes are recorded, that alert is not.
     """
     import polars as pl
 
@@ -59,6 +64,7 @@ def evaluate_alerts(
             open_alerts[str(row["rule"])] = row
     changes: list[Alert] = []
     records: list[dict[str, object]] = []
+    failures: list[str] = []
     for rule in config.alerts:
         result = conditions[rule.name].evaluate(frames[conditions[rule.name].table])
         current = open_alerts.get(rule.name)
@@ -92,15 +98,27 @@ def evaluate_alerts(
             )
         else:
             continue
-        outcomes = [
-            run_action(alert, action, project)
-            for action in rule.actions
-            if alert.state == "firing" or action.retrain is None
-        ]
+        try:
+            outcomes = [
+                run_action(alert, action, project)
+                for action in rule.actions
+                if alert.state == "firing" or action.retrain is None
+            ]
+        except RetrainFailedError as exc:
+            # Not recorded as firing: the next pass fires it again and retries the retraining,
+            # rather than leaving an episode that never retrains.
+            failures.append(f"rule {rule.name!r} fired, but {exc}")
+            continue
         changes.append(alert)
         records.append({**alert.__dict__, "actions": outcomes_json(outcomes)})
     if records:
         lake.merge(ALERTS.name, _frame(records), keys=list(ALERTS.keys))
+    if failures:
+        raise MonitoringError(
+            f"monitor {name!r}: {'; '.join(failures)}. The alert is not recorded as firing, "
+            f"so the next `lakestack monitor run {name}` fires it again and retries; fix the "
+            "action's target (`lakestack validate` checks it)."
+        )
     return changes
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lakestack.lake import Lake
     from lakestack.validation import Schema
 
-__all__ = ["MonitorResult", "load_baseline", "monitor_config", "run_monitor"]
+__all__ = ["MonitorResult", "load_baseline", "monitor_config", "monitored_columns", "run_monitor"]
 
 # Columns of the serving inference table that are not model inputs.
 _NOT_FEATURES = INFERENCE.reserved_names
@@ -146,10 +146,12 @@ def run_monitor(
         (Window(start=..., end=...),)
     """
 
+    from lakestack.access import authorize_writer
     from lakestack.lake import Lake
 
     config = monitor_config(project, name)
     lake = lake or Lake.for_environment(project, env)
+    authorize_writer(project, "monitor.run", lake, name)
     now = now or datetime.now(UTC)
     length = parse_window(config.window)
     tables = metric_tables(name)
@@ -183,7 +185,7 @@ def run_monitor(
             if baseline is not None
             else load_baseline(project, config, env or lake.environment)
         )
-        features = _features(config, names, base)
+        features = monitored_columns(config, names, base)
         frame = _with_window(_read(lake, config, features, read_after), config.time_column, length)
         profile, drift, counts = _measure(frame, windows, features, config, base, length)
         if not profile.is_empty():
@@ -219,7 +221,13 @@ def _state(windows: list[Window], counts: dict[datetime, int], now: datetime) ->
     )
 
 
-def _features(config: MonitorConfig, names: list[str], baseline: Schema) -> list[str]:
+def monitored_columns(config: MonitorConfig, names: list[str], baseline: Schema) -> list[str]:
+    """The feature columns a monitor profiles and compares: its `columns`, else the baseline's
+    columns present in the table (`names`), without the time, prediction and logging columns.
+
+    Raises:
+        MonitoringError: a declared column is not in the table.
+    """
     if config.columns is not None:
         missing = [c for c in config.columns if c not in names]
         if missing:

@@ -18,6 +18,12 @@ from __future__ import annotations
 
 from lakestack.pipelines._context import TableAccess, TaskContext
 from lakestack.pipelines._engines import ENGINES, Engine, create_engine, register_engine
+from lakestack.pipelines._exports import (
+    AirflowExport,
+    KubernetesExport,
+    airflow_dags,
+    kubernetes_manifests,
+)
 from lakestack.pipelines._lineage import (
     LineageEdge,
     RunLineage,
@@ -27,16 +33,17 @@ from lakestack.pipelines._lineage import (
 )
 from lakestack.pipelines._locks import JobLock
 from lakestack.pipelines._plan import JobPlan, TaskSpec, check_imports
-from lakestack.pipelines._records import (
+from lakestack.pipelines._run_records import (
     RUNS_TABLE,
     TASK_RUNS_TABLE,
     Records,
     RunRecord,
     TaskRun,
 )
-from lakestack.pipelines._results import RunResult, RunUpdate
+from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
 from lakestack.pipelines._runner import run_job
 from lakestack.pipelines._scheduler import Launch, Scheduler
+from lakestack.pipelines._steps import external_run_id, finish_run, run_task
 from lakestack.pipelines._triggers import PendingTrigger, trigger
 from lakestack.pipelines._worker import TaskOutcome, TaskRequest, log_tail
 
@@ -44,9 +51,11 @@ __all__ = [
     "ENGINES",
     "RUNS_TABLE",
     "TASK_RUNS_TABLE",
+    "AirflowExport",
     "Engine",
     "JobLock",
     "JobPlan",
+    "KubernetesExport",
     "Launch",
     "LineageEdge",
     "PendingTrigger",
@@ -63,12 +72,18 @@ __all__ = [
     "TaskRequest",
     "TaskRun",
     "TaskSpec",
+    "airflow_dags",
     "check_imports",
     "create_engine",
+    "external_run_id",
+    "finish_run",
+    "kubernetes_manifests",
     "log_tail",
+    "new_run_id",
     "register_engine",
     "run_job",
     "run_lineage",
+    "run_task",
     "table_lineage",
     "trigger",
 ]

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lakestack.pipelines._records import Records, RunRecord, TaskRun
+from lakestack.errors import TableNotFoundError
+from lakestack.pipelines._run_records import Records, RunRecord, TaskRun
 
 if TYPE_CHECKING:
     from lakestack.config import Project
@@ -140,6 +141,9 @@ class RunLineage:
 def table_lineage(project: Project, table: str, *, env: str | None = None) -> TableLineage:
     """The runs that wrote and read `table`, and the tables upstream and downstream of it.
 
+    Raises:
+        TableNotFoundError: the table is not in the environment's lake and no run touched it.
+
     Example:
         >>> lineage = table_lineage(load_project("."), "silver.flights", env="dev")  # doctest: +SKIP
         >>> [(e.run_id, e.version) for e in lineage.writes]  # doctest: +SKIP
@@ -151,9 +155,16 @@ def table_lineage(project: Project, table: str, *, env: str | None = None) -> Ta
 
     name = str(TableName.parse(table))
     environment = project.environment(env).name
-    edges = _edges(Records.for_environment(project, environment).task_runs())
+    records = Records.for_environment(project, environment)
+    edges = _edges(records.task_runs())
     edges.sort(key=lambda e: (e.table, e.version, e.run_id, e.task))
     mine = [e for e in edges if e.table == name and e.environment == environment]
+    if not mine and not records.lake.exists(name):
+        raise TableNotFoundError(
+            f"table {name} does not exist in the {environment!r} lake and no run of that "
+            "environment read or wrote it; check the name with `lakestack tables list"
+            f"{'' if env is None else f' --env {environment}'}`"
+        )
     writes = [e for e in mine if e.kind == "write"]
     reads = [e for e in mine if e.kind == "read"]
     writers = {e.run_id for e in writes}

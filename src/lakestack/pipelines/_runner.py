@@ -21,10 +21,9 @@ from lakestack.errors import PipelineError
 from lakestack.pipelines._engines import Engine, create_engine
 from lakestack.pipelines._locks import JobLock
 from lakestack.pipelines._plan import JobPlan
-from lakestack.pipelines._record_writer import RecordWriter
-from lakestack.pipelines._records import Records, RunRecord, TaskRun
-from lakestack.pipelines._results import RunResult, RunUpdate, new_run_id
-from lakestack.pipelines._run import DONE, RunState
+from lakestack.pipelines._run_records import Records, RecordWriter, RunRecord, TaskRun
+from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
+from lakestack.pipelines._run_state import DONE, RunState
 
 if TYPE_CHECKING:
     from lakestack.config import Project
@@ -109,10 +108,12 @@ def run_job(
         >>> result.status, [t.status for t in result.tasks]  # doctest: +SKIP
         ('succeeded', ['succeeded', 'succeeded'])
     """
+    from lakestack.access import authorize
     from lakestack.lake import code_version
 
     environment = project.environment(env)
     base = JobPlan.build(project, job, environment.name)
+    authorize(project, "job.run", environment.name, obj=f"{job} ({trigger})")
     engine_spec = engine or environment.engine
     # Created first: a local engine starts its worker processes while the run is prepared.
     runner = create_engine(engine_spec, max_workers)

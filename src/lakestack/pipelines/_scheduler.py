@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 
 from lakestack.errors import PipelineError, TableNotFoundError
 from lakestack.pipelines._locks import JobLock
-from lakestack.pipelines._records import Records
-from lakestack.pipelines._results import RunResult, RunUpdate, new_run_id
+from lakestack.pipelines._run_records import Records
+from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
 from lakestack.pipelines._runner import run_job
 from lakestack.pipelines._triggers import SchedulerState
 

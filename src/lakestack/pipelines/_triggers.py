@@ -229,6 +229,8 @@ def trigger(
         >>> trigger(project, "drift_detected", "PSI 0.31 on dep_delay", env="prod")  # doctest: +SKIP
         ['training']
     """
+    from lakestack.access import authorize
+
     environment = project.environment(env).name
     jobs = project.config.jobs
     if job_or_event in jobs:
@@ -245,5 +247,6 @@ def trigger(
             f"{', '.join(sorted(jobs)) or 'none'}; events: {', '.join(events) or 'none'} "
             "(add `triggers: [{on_event: NAME}]` to a job in lakestack.yaml)"
         )
+    authorize(project, "job.trigger", environment, obj=f"{job_or_event} -> {', '.join(targets)}")
     SchedulerState.of(project, environment).add_triggers(targets, event, reason)
     return targets

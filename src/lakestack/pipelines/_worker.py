@@ -159,6 +159,7 @@ def _encode(value: Any) -> str:
 
 def execute(request: TaskRequest) -> TaskOutcome:
     """Run one task attempt in this process and report what it did; never raises."""
+    from lakestack.access import Caller, acting_as
     from lakestack.lake import CodeVersion, Lake, WriteContext
 
     os.environ.update(request.environ)
@@ -200,7 +201,8 @@ def execute(request: TaskRequest) -> TaskOutcome:
                     attempt=request.attempt,
                     logger=logger,
                 )
-                outcome.output = _encode(function(context))
+                with acting_as(Caller(write_context.principal, f"run {request.run_id}")):
+                    outcome.output = _encode(function(context))
                 outcome.status = "succeeded"
         except BaseException as exc:  # a task's SystemExit or KeyboardInterrupt fails the task
             outcome.error = f"{type(exc).__name__}: {exc}"

@@ -43,6 +43,13 @@ def _check_stage(stage: str) -> None:
         raise RegistryError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}")
 
 
+def _authorize(reg: ModelRegistry, action: str, obj: str) -> None:
+    """Check the registry's principal may do this here (`lakestack.access`); audit it."""
+    from lakestack.access import authorize_writer
+
+    authorize_writer(reg.project, action, reg.lake, obj)
+
+
 def _move(reg: ModelRegistry, model: str, stage: str, to: int) -> None:
     reg.client.set_registered_model_alias(model, stage, str(to))
 
@@ -144,6 +151,7 @@ def promote(
             raise_on_failure=raise_on_failure,
         )
     candidate = reg.version(model, version)
+    _authorize(reg, f"model.promote.{to}", f"{model} v{candidate.version}")
     with model_lock(reg.environment.tracking_uri, reg.lock_dir, model):
         current = reg.alias_holder(model, to)
         previous = None if current is None else current.version
@@ -192,6 +200,7 @@ def rollback(
 ) -> Transition:
     """See `ModelRegistry.rollback`."""
     _check_stage(stage)
+    _authorize(reg, f"model.rollback.{stage}", model)
     with model_lock(reg.environment.tracking_uri, reg.lock_dir, model):
         current = reg.alias_holder(model, stage)
         if current is None:
@@ -228,6 +237,7 @@ def copy_version(
     target = reg.for_environment(to_env)
     if target.environment.name == reg.environment.name:
         raise RegistryError(f"copy_version needs another environment than {to_env!r}")
+    _authorize(target, "model.copy", f"{model} v{source.version} from {reg.environment.name}")
     client = target.client
     lineage = {k: v for k, v in source.tags.items() if k.startswith(TAG_PREFIX)}
     lineage = {k: v for k, v in lineage.items() if not k.startswith(f"{TAG_PREFIX}gates.")}

@@ -252,6 +252,9 @@ class ModelRegistry:
             RegistryError: no signature; a feature spec, training table or holdout naming a
                 table that is not in the lake; an unknown flavor.
         """
+        from lakestack.access import authorize_writer
+
+        authorize_writer(self.project, "model.log", self.lake, name)
         return _log.log_model(
             self,
             model,

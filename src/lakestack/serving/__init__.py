@@ -6,6 +6,7 @@
   stage alias, followed as the alias moves, with canary and shadow traffic.
 - `InferenceLog` logs every request and response to the Delta table `inference.<endpoint>`
   through a local spool, so no acknowledged record is lost on a crash.
+- `ServerProcess` runs `lakestack serve` in its own process and waits for `/ready`.
 - `score_table` scores a Delta table (or a version of it) in Arrow batches.
 
 Example:
@@ -20,6 +21,7 @@ from lakestack.serving._endpoint import endpoint_app, serve, spool_root
 from lakestack.serving._inference_log import InferenceLog, inference_table
 from lakestack.serving._model import ServedModel
 from lakestack.serving._payload import FORMATS
+from lakestack.serving._process import ServerProcess, free_port
 from lakestack.serving._schema import InputSchema, ServingInputError
 from lakestack.serving._scoring import ScoreResult, parse_model_ref, score_table
 from lakestack.serving._state import Traffic
@@ -31,10 +33,12 @@ __all__ = [
     "Limits",
     "ScoreResult",
     "ServedModel",
+    "ServerProcess",
     "ServingInputError",
     "Traffic",
     "create_app",
     "endpoint_app",
+    "free_port",
     "inference_table",
     "parse_model_ref",
     "score_table",

@@ -34,11 +34,14 @@ def scaffold(
         The written `lakestack.yaml`.
 
     Raises:
-        ConfigError: an unknown template, or a project file already there without `force`.
+        ConfigError: an unknown template, `dest` is a file, or a project file already there
+            without `force`.
     """
     if template not in TEMPLATES:
         raise ConfigError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     dest = Path(dest).expanduser().resolve()
+    if dest.exists() and not dest.is_dir():
+        raise ConfigError(f"{dest} is a file, not a folder; choose a folder for the project")
     target = dest / "lakestack.yaml"
     if target.exists() and not force:
         raise ConfigError(

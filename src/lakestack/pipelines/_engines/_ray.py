@@ -19,6 +19,8 @@ from lakestack.pipelines._worker import TaskOutcome, TaskRequest, execute
 
 __all__ = ["RayEngine"]
 
+_CONNECT_TRIES = 4
+
 
 @dataclass
 class _Attempt:
@@ -62,10 +64,28 @@ class RayEngine:
     def start(self, expected: int) -> None:
         ray = self._ray
         if not ray.is_initialized():
-            ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
+            self._connect()
             self._started_ray = True
         if self._remote is None:
             self._remote = ray.remote(execute).options(max_retries=0, num_cpus=1)
+
+    def _connect(self) -> None:
+        """Start or join Ray; a cluster that refuses a new client (still starting, busy) gets
+        a few more tries before the run fails with the reason."""
+        for attempt in range(_CONNECT_TRIES):
+            try:
+                self._ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
+                return
+            except ConnectionError as exc:
+                if attempt == _CONNECT_TRIES - 1:
+                    raise PipelineError(
+                        f"cannot connect to the Ray cluster at {self._address}: {exc}. Check "
+                        "that it runs, that its client port is reachable, and (with token "
+                        "authentication) that RAY_AUTH_MODE and RAY_AUTH_TOKEN are set here."
+                    ) from exc
+                with contextlib.suppress(Exception):
+                    self._ray.shutdown()
+                time.sleep(2.0 * (attempt + 1))
 
     def submit(self, request: TaskRequest) -> None:
         if self._remote is None:

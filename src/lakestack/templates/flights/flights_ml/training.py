@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from flights_ml import features
 
 from lakestack.features import FeatureStore
 from lakestack.pipelines import TaskContext
 from lakestack.registry import Holdout, ModelRegistry, TrainingInputs, metric
 from lakestack.validation import ValidationOptions, infer_schema, validate
+
+from . import features
 
 MODEL = "flights_delay"
 TRAINING_TABLE = "gold.flights_training"

@@ -1,3 +1,0 @@
-"""lakestack.server (not built yet)."""
-
-__all__: list[str] = []
