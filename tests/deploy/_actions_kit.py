@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from conftest import FreshVenv
+from _venv_kit import FreshVenv
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 import yaml
 from _data_kit import binary, multiclass, regression, write
+from _venv_kit import FreshVenv, actionlint
 
-from conftest import FreshVenv, actionlint
 from lakestack.config import load_project
 from lakestack.metric_catalog import MODEL_METRICS
 from lakestack.registry import ModelRegistry

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CHECKOUT, FreshVenv
+from _venv_kit import CHECKOUT, FreshVenv
 
 DOC = CHECKOUT / "docs" / "from-data-to-production.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)

@@ -11,8 +11,8 @@ import pytest
 from _actions_kit import Event, StepResult, run_workflow
 from _data_kit import binary, write
 from _git_kit import commit, git
+from _venv_kit import FreshVenv
 
-from conftest import FreshVenv
 from lakestack.config import load_project
 from lakestack.deploy import DeploymentLog
 from lakestack.lake import Lake
