@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_kit import (
+from _kit.clusters import (
     MlflowServer,
     RayCluster,
     S3Server,
@@ -148,14 +148,14 @@ def child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see cluster_kit."""
+    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see _kit/clusters.py."""
     with s3_server_running(tmp_path_factory.mktemp("s3")) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def ray_cluster(child_bytecode_cache: None) -> Iterator[RayCluster]:
-    """A Ray head node started with `ray start --head` on 127.0.0.1; see cluster_kit."""
+    """A Ray head node started with `ray start --head` on 127.0.0.1; see _kit/clusters.py."""
     with ray_cluster_running() as cluster:
         yield cluster
 

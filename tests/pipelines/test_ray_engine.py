@@ -13,7 +13,7 @@ from typing import Any
 
 from _pipelines_kit import task, write_project
 
-from cluster_kit import RayCluster
+from _kit.clusters import RayCluster
 from lakestack.pipelines import Records, RunResult, TaskRun, run_job, table_lineage
 
 JOB = {

@@ -16,7 +16,7 @@ from _registry_kit import Kit, make_frame
 from test_reproduce import TRAIN_PY, _git
 
 from _kit import write_project
-from cluster_kit import MlflowServer, S3Server
+from _kit.clusters import MlflowServer, S3Server
 from lakestack.config import Project
 from lakestack.errors import GateFailedError
 from lakestack.lake import code_version

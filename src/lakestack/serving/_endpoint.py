@@ -23,6 +23,7 @@ _ENV_PROJECT = "LAKESTACK_SERVE_PROJECT"
 _ENV_ENDPOINT = "LAKESTACK_SERVE_ENDPOINT"
 _ENV_ENVIRONMENT = "LAKESTACK_SERVE_ENV"
 _ENV_WORKERS = "LAKESTACK_SERVE_WORKERS"
+_TOKEN_PATHS = ("/invocations", "/v2/", "/metrics")  # with `auth: token`; health stays open
 
 
 def _config(project: Project, name: str) -> EndpointConfig:
@@ -88,7 +89,7 @@ def endpoint_app(
         )
         if context is not None:
             log.add_types(context.arrow_types())
-    return create_app(
+    app = create_app(
         loader,
         endpoint=name,
         traffic=traffic,
@@ -107,6 +108,11 @@ def endpoint_app(
         batch_wait_ms=config.batch_wait_ms,
         batch_max_rows=config.batch_max_rows,
     )
+    if config.auth == "token":  # refused before the app sees it: not scored, not logged
+        from lakestack.access import BearerAuth, TokenGate
+
+        app.add_middleware(BearerAuth, gate=TokenGate(project, env.name), paths=_TOKEN_PATHS)
+    return app
 
 
 def app_from_env() -> Starlette:
