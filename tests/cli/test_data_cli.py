@@ -47,39 +47,15 @@ def test_profile_then_validate_finds_drift_and_range_anomalies(
     )
     assert code == 0 and "2,000 rows" in out and base.is_file()
 
-    code, out, _ = run_cli(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 1",
-        "-p",
-        str(proj),
-        "--json",
-    )
+    validate = ("data", "validate", "--baseline", str(base), "-p", str(proj))
+    code, out, _ = run_cli(capsys, *validate, "silver.obs", "--where", "month = 1", "--json")
     same = json.loads(out)
     assert code == 0
     assert same["drift"]["columns"] and not [c for c in same["drift"]["columns"] if c["drifted"]]
 
     html = proj / "report.html"
-    code, out, _ = run_cli(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs@0",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 7",
-        "--html",
-        str(html),
-        "-p",
-        str(proj),
-        "--json",
-    )
+    july = ("--where", "month = 7")
+    code, out, _ = run_cli(capsys, *validate, "silver.obs@0", *july, "--html", str(html), "--json")
     summer = json.loads(out)
     assert code == 1  # temperatures far outside the winter range are a FAIL
     drifted = {c["column"] for c in summer["drift"]["columns"] if c["drifted"]}
@@ -90,18 +66,7 @@ def test_profile_then_validate_finds_drift_and_range_anomalies(
     )
     assert "<svg" in html.read_text() and html.with_suffix(".anomalies.html").is_file()
 
-    code, out, _ = run_cli(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 7",
-        "-p",
-        str(proj),
-    )
+    code, out, _ = run_cli(capsys, *validate, "silver.obs", *july)
     assert code == 1 and "temp" in out and "out_of_range" in out
 
 
