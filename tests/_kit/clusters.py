@@ -175,3 +175,62 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+# -- the MLflow tracking server --------------------------------------------------------------
+
+
+@dataclass
+class MlflowServer:
+    """`mlflow server` with a PostgreSQL backend and its artifacts on the object store."""
+
+    url: str
+    database: str
+    artifacts: str
+
+
+@contextlib.contextmanager
+def mlflow_server_running(s3: S3Server, admin_uri: str, workdir: Path) -> Iterator[MlflowServer]:
+    """A fresh PostgreSQL database and bucket, and `mlflow server` on them (dropped after).
+
+    Args:
+        s3: the object store for the artifacts (`--artifacts-destination s3://...`).
+        admin_uri: a PostgreSQL URI that may create databases (`postgresql://user@host/db`).
+        workdir: where the server's log goes.
+    """
+    import psycopg
+
+    name = f"lakestack_mlflow_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    bucket = s3.bucket("mlflow")
+    backend = admin_uri.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"), "server",
+        "--backend-store-uri", f"{backend}/{name}",
+        "--artifacts-destination", f"s3://{bucket}/artifacts",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    env = {
+        "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "AWS_DEFAULT_REGION": s3.region,
+    }
+    server = ServerProcess(
+        command,
+        port,
+        workdir / "mlflow-server.log",
+        ready_path="/health",
+        env={**os.environ, **env},
+        name="mlflow server",
+        own_group=True,
+    )
+    try:
+        server.start(timeout=300)
+        yield MlflowServer(f"http://127.0.0.1:{port}", name, f"s3://{bucket}/artifacts")
+    finally:
+        server.stop(timeout=20)
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from _docs_kit import DOCS, Block, blocks, commands, run_command
 
+from conftest import FlightsAfter
+
 SHELL = ("bash", "console", "sh", "shell")
 PAGES = [d for d in DOCS if d.name != "README.md" and blocks(d, "python", *SHELL)]
 README = DOCS[0]
@@ -18,10 +20,20 @@ README = DOCS[0]
 # or operations on a cluster. strict: a page that starts to run must leave this list.
 SKETCHES = {
     "access.md": "commands of a project with principals and a control-plane server",
-    "features.md": "sketches with the reader's frames (`weather`, `labels`, `flights`)",
     "models.md": "sketches with the reader's model and data (`booster`, `X`, `schema`)",
     "production.md": "operations on a cluster (Airflow folders, docker, kubectl)",
 }
+
+
+_AFTER = re.compile(
+    r"examples on this page run in the flights example project after ((?:`[^`]+`(?:,? and |, )?)+)"
+)
+
+
+def _jobs(doc: Path) -> tuple[str, ...] | None:
+    """The flights jobs a page says its examples run after, or None (an empty folder)."""
+    found = _AFTER.search(" ".join(doc.read_text().split()))
+    return None if found is None else tuple(re.findall(r"`lakestack run (\w+)`", found.group(1)))
 
 
 def _named(doc: Path) -> dict[int, str]:
@@ -63,11 +75,13 @@ def test_the_examples_of_a_page_run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    flights_after: FlightsAfter,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    jobs = _jobs(doc)
+    cwd = tmp_path if jobs is None else flights_after(jobs, tmp_path / "flights")
+    monkeypatch.chdir(cwd)
     files = _named(doc)
     namespace: dict[str, object] = {"__name__": f"docs_{doc.stem}"}
-    cwd = tmp_path
     for block in blocks(doc, "yaml", "python", *SHELL):
         if block.line in files:
             (cwd / files[block.line]).write_text(block.text)

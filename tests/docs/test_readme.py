@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from _docs_kit import ROOT, blocks, commands, run_command
 
+from lakestack.config import load_project
+from lakestack.lake import Lake
+from lakestack.registry import ModelRegistry
+
 README = ROOT / "README.md"
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "docs test",
@@ -60,6 +64,11 @@ def test_the_tour_runs_line_by_line(
 
     assert "silver.flights" in output("lakestack tables list ")
     assert "flights_delay" in output("lakestack models versions")
+    project = load_project(cwd)
+    holder = ModelRegistry(project, "dev").alias_holder("flights_delay", "production")
+    assert holder is not None and holder.version == 1  # promoted 1, then 2, rolled back to 1
+    lake = Lake.for_environment(project, "dev")
+    assert lake.info("gold.delay_predictions").rows == lake.info("gold.flights_training").rows
     python = blocks(README, "python")
     assert len(python) == 1
     monkeypatch.chdir(tmp_path)

@@ -146,7 +146,9 @@ def _substitute(value: Any, loc: tuple[Any, ...], file: Path, problems: list[Pro
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        found = os.environ.get(name, default)
+        found = os.environ.get(name)
+        if default is not None and not found:  # as in a shell: unset or empty takes the default
+            found = default
         if found is None:
             problems.append(
                 Problem(
