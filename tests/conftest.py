@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from cluster_kit import RayCluster, S3Server, ray_cluster_running, s3_server_running
+from _kit.clusters import (
+    MlflowServer,
+    RayCluster,
+    S3Server,
+    mlflow_server_running,
+    ray_cluster_running,
+    s3_server_running,
+)
 
 # Rich wraps at 80 columns when not on a terminal; tests read whole lines.
 os.environ.setdefault("COLUMNS", "200")
@@ -141,13 +148,27 @@ def child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see cluster_kit."""
+    """An S3-compatible server (moto) on 127.0.0.1 for the whole session; see _kit/clusters.py."""
     with s3_server_running(tmp_path_factory.mktemp("s3")) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def ray_cluster(child_bytecode_cache: None) -> Iterator[RayCluster]:
-    """A Ray head node started with `ray start --head` on 127.0.0.1; see cluster_kit."""
+    """A Ray head node started with `ray start --head` on 127.0.0.1; see _kit/clusters.py."""
     with ray_cluster_running() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(
+    s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory, child_bytecode_cache: None
+) -> Iterator[MlflowServer]:
+    """`mlflow server` on a fresh PostgreSQL database, artifacts on the S3 test server."""
+    require_service("postgres")
+    user = os.environ.get("LAKESTACK_TEST_PG_USER", "postgres")
+    password = os.environ.get("LAKESTACK_TEST_PG_PASSWORD")
+    auth = user + (f":{password}" if password else "")
+    admin = f"postgresql://{auth}@127.0.0.1:5432/postgres"
+    with mlflow_server_running(s3_server, admin, tmp_path_factory.mktemp("mlflow")) as server:
+        yield server

@@ -5,19 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from access_kit import seed_registries, write_access_project
 
+from _kit.access import write_access_project
 from lakestack.config import Project
-
-
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow SQLite database with every migration applied."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +19,11 @@ def _no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aproject(tmp_path: Path) -> Project:
-    """A project with principals (see access_kit.PRINCIPALS) and the embedded environments."""
-    return write_access_project(tmp_path / "proj")
+    """A project with principals (see _kit.access.PRINCIPALS) and dev, staging and prod."""
+    return write_access_project(tmp_path / "aproj")
 
 
 @pytest.fixture
-def mproject(tmp_path: Path, mlflow_template: Path) -> Project:
+def mproject(tmp_path: Path, mlflow_db: Path) -> Project:
     """`aproject` with migrated MLflow registries in dev, staging and prod."""
-    seed_registries(tmp_path / "proj", mlflow_template)
-    return write_access_project(tmp_path / "proj")
+    return write_access_project(tmp_path / "aproj", mlflow_db=mlflow_db)

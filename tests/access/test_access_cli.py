@@ -6,26 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
-from access_kit import write_access_project
 
+from _kit import run_cli
+from _kit.access import write_access_project
 from lakestack.access import create_token
 from lakestack.access._identity import acting_as
-from lakestack.cli import main
 from lakestack.config import Project
 
 JOBS = {"ingest": {"tasks": [{"name": "load", "run": "nowhere.tasks:load"}]}}
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
-
-
 @pytest.fixture
 def cli_project(tmp_path: Path) -> Project:
-    return write_access_project(tmp_path / "aproj", {"jobs": JOBS})
+    return write_access_project(tmp_path / "aproj", jobs=JOBS)
 
 
 def as_(monkeypatch: pytest.MonkeyPatch, principal: str) -> None:
@@ -38,7 +31,7 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(
 ) -> None:
     p = str(cli_project.root)
     as_(monkeypatch, "alice")
-    code, out, err = run(capsys, "access", "token", "create", "ci", "-p", p, "--env", "staging",
+    code, out, err = run_cli(capsys, "access", "token", "create", "ci", "-p", p, "--env", "staging",
                          "--days", "30", "--name", "github")  # fmt: skip
     assert code == 0 and "shown once" in err
     token = out.strip()
@@ -49,25 +42,25 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(
 
     monkeypatch.setenv("LAKESTACK_TOKEN", token)
     monkeypatch.setenv("LAKESTACK_PRINCIPAL", "alice")  # the token wins over a claim
-    code, out, _ = run(capsys, "access", "whoami", "-p", p, "--env", "staging", "--json")
+    code, out, _ = run_cli(capsys, "access", "whoami", "-p", p, "--env", "staging", "--json")
     me = json.loads(out)
     assert (code, me["principal"], me["role"], me["verified"]) == (0, "ci", "deployer", True)
-    code, _, err = run(capsys, "access", "whoami", "-p", p, "--env", "prod")
+    code, _, err = run_cli(capsys, "access", "whoami", "-p", p, "--env", "prod")
     assert code == 1 and "not known in environment 'prod'" in err
 
     as_(monkeypatch, "alice")
-    code, out, _ = run(capsys, "access", "token", "list", "-p", p, "--env", "staging", "--json")
+    code, out, _ = run_cli(capsys, "access", "token", "list", "-p", p, "--env", "staging", "--json")
     (listed,) = json.loads(out)
     assert (listed["token_id"], listed["state"], listed["name"]) == (token_id, "active", "github")
     assert token not in out and "sha256" not in listed
-    assert run(capsys, "access", "token", "revoke", f"lks_{token_id}", "-p", p,
+    assert run_cli(capsys, "access", "token", "revoke", f"lks_{token_id}", "-p", p,
                "--env", "staging")[0] == 0  # fmt: skip
 
     monkeypatch.setenv("LAKESTACK_TOKEN", token)
-    code, _, err = run(capsys, "trigger", "ingest", "-p", p, "--env", "staging")
+    code, _, err = run_cli(capsys, "trigger", "ingest", "-p", p, "--env", "staging")
     assert code == 1 and "was revoked" in err
     as_(monkeypatch, "alice")
-    code, out, _ = run(capsys, "audit", "list", "-p", p, "--env", "staging", "--json")
+    code, out, _ = run_cli(capsys, "audit", "list", "-p", p, "--env", "staging", "--json")
     actions = [(r["principal"], r["action"], r["outcome"]) for r in json.loads(out)]
     assert actions == [
         ("?", "job.trigger", "denied"),
@@ -82,7 +75,7 @@ def test_an_expired_token_is_refused(
     with acting_as("alice"):
         token = create_token(cli_project, "dev1", ["dev"], days=1e-9).token
     monkeypatch.setenv("LAKESTACK_TOKEN", token)
-    code, _, err = run(capsys, "trigger", "ingest", "-p", str(cli_project.root), "--env", "dev")
+    code, _, err = run_cli(capsys, "trigger", "ingest", "-p", str(cli_project.root), "--env", "dev")
     assert code == 1 and "was expired" in err and "dev1" in err
 
 
@@ -91,20 +84,23 @@ def test_a_reader_cannot_run_or_trigger_jobs_and_is_told_why(
 ) -> None:
     p = str(cli_project.root)
     as_(monkeypatch, "mallory")
-    for command in (("trigger", "ingest"), ("run", "ingest")):
-        code, out, err = run(capsys, *command, "-p", p, "--env", "dev")
+    commands = (("trigger", "ingest"), ("run", "ingest"), ("run", "ingest", "--task", "load",
+                "--run-id", "r1"))  # fmt: skip
+    for command in commands:
+        code, out, err = run_cli(capsys, *command, "-p", p, "--env", "dev")
         assert code == 1 and "Traceback" not in err
         assert "mallory may not" in err and "dev" in err and "developer" in err
     as_(monkeypatch, "dev1")
-    code, out, _ = run(capsys, "trigger", "ingest", "-p", p, "--env", "dev")
+    code, out, _ = run_cli(capsys, "trigger", "ingest", "-p", p, "--env", "dev")
     assert code == 0
-    code, out, _ = run(capsys, "audit", "list", "-p", p, "--env", "dev", "--json",
+    code, out, _ = run_cli(capsys, "audit", "list", "-p", p, "--env", "dev", "--json",
                        "--principal", "mallory")  # fmt: skip
     assert [(r["action"], r["outcome"]) for r in json.loads(out)] == [
         ("job.run", "denied"),
+        ("job.run", "denied"),
         ("job.trigger", "denied"),
     ]
-    code, out, _ = run(capsys, "audit", "list", "-p", p, "--env", "dev", "--json",
+    code, out, _ = run_cli(capsys, "audit", "list", "-p", p, "--env", "dev", "--json",
                        "--action", "job", "--outcome", "allowed")  # fmt: skip
     assert [(r["principal"], r["action"]) for r in json.loads(out)] == [("dev1", "job.trigger")]
 
@@ -114,42 +110,57 @@ def test_only_an_admin_grants_and_the_grant_counts(
 ) -> None:
     p = str(cli_project.root)
     as_(monkeypatch, "dev1")
-    code, _, err = run(capsys, "access", "grant", "mallory", "developer", "-p", p, "--env", "dev")
+    code, _, err = run_cli(
+        capsys, "access", "grant", "mallory", "developer", "-p", p, "--env", "dev"
+    )
     assert code == 1 and "dev1 may not grant and revoke roles" in err and "admin" in err
     as_(monkeypatch, "alice")
-    assert run(capsys, "access", "grant", "mallory", "developer", "-p", p, "--env", "dev",
+    assert run_cli(capsys, "access", "grant", "mallory", "developer", "-p", p, "--env", "dev",
                "--reason", "on call")[0] == 0  # fmt: skip
-    code, out, _ = run(capsys, "access", "list", "-p", p, "--json")
+    code, out, _ = run_cli(capsys, "access", "list", "-p", p, "--json")
     mallory = next(v for v in json.loads(out) if v["name"] == "mallory")
     assert mallory["roles"]["dev"] == "developer" and mallory["granted"] == {"dev": "developer"}
     as_(monkeypatch, "mallory")
-    assert run(capsys, "trigger", "ingest", "-p", p, "--env", "dev")[0] == 0
+    assert run_cli(capsys, "trigger", "ingest", "-p", p, "--env", "dev")[0] == 0
     as_(monkeypatch, "alice")
-    assert run(capsys, "access", "revoke", "mallory", "-p", p, "--env", "dev")[0] == 0
+    assert run_cli(capsys, "access", "revoke", "mallory", "-p", p, "--env", "dev")[0] == 0
     as_(monkeypatch, "mallory")
-    assert run(capsys, "trigger", "ingest", "-p", p, "--env", "dev")[0] == 1
+    assert run_cli(capsys, "trigger", "ingest", "-p", p, "--env", "dev")[0] == 1
 
 
 def test_validate_says_whether_roles_are_checked(
     tmp_path: Path, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "validate", "-p", str(project.root))
+    code, out, _ = run_cli(capsys, "validate", "-p", str(project.root))
     assert code == 0 and "single-user" in out
     roles = write_access_project(tmp_path / "roles")
-    code, out, _ = run(capsys, "validate", "-p", str(roles.root), "--json")
+    code, out, _ = run_cli(capsys, "validate", "-p", str(roles.root), "--json")
     assert code == 0 and "5 principal(s), roles checked" in json.loads(out)["access"]
 
 
 def test_validate_names_a_role_for_an_undeclared_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from access_kit import PRINCIPALS
+    from _kit.access import PRINCIPALS
 
     principals = {**PRINCIPALS, "eve": {"roles": {"prd": "reader"}}}
     folder = tmp_path / "bad"
     folder.mkdir()
     doc = {"project": {"name": "bad"}, "access": {"principals": principals, "protected": ["prd"]}}
     (folder / "lakestack.yaml").write_text(json.dumps(doc))
-    code, _, err = run(capsys, "validate", "-p", str(folder))
+    code, _, err = run_cli(capsys, "validate", "-p", str(folder))
     assert code == 1
     assert "access.principals.eve.roles.prd" in err and "access.protected[0]" in err
+
+
+def test_validate_refuses_a_control_plane_without_principals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "cp"
+    folder.mkdir()
+    prod = {"lake": "l", "tracking": "sqlite:///m.db", "online_store": "sqlite:///o.db",
+            "control_plane": "http://127.0.0.1:8700"}  # fmt: skip
+    doc = {"project": {"name": "cp"}, "environments": {"prod": prod}}
+    (folder / "lakestack.yaml").write_text(json.dumps(doc))
+    code, _, err = run_cli(capsys, "validate", "-p", str(folder))
+    assert code == 1 and "environments.prod.control_plane" in err and "principals" in err

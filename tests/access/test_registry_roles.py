@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from access_kit import log_tiny_model
 
+from _kit.access import log_tiny_model
 from lakestack.access import acting_as, authorize, grant_role, read_audit
 from lakestack.config import Project
 from lakestack.errors import AccessDeniedError

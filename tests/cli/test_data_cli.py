@@ -8,21 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lakestack.cli import main
+from _kit import run_cli
 from lakestack.lake import Lake
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 @pytest.fixture
 def proj(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     folder = tmp_path / "p"
-    assert run(capsys, "init", str(folder))[0] == 0
+    assert run_cli(capsys, "init", str(folder))[0] == 0
     rng = np.random.default_rng(1)
     n = 4000
     Lake(folder / ".lakestack" / "dev" / "lake").append(
@@ -40,7 +33,7 @@ def test_profile_then_validate_finds_drift_and_range_anomalies(
     proj: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = proj / "winter.json"
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "data",
         "profile",
@@ -54,39 +47,15 @@ def test_profile_then_validate_finds_drift_and_range_anomalies(
     )
     assert code == 0 and "2,000 rows" in out and base.is_file()
 
-    code, out, _ = run(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 1",
-        "-p",
-        str(proj),
-        "--json",
-    )
+    validate = ("data", "validate", "--baseline", str(base), "-p", str(proj))
+    code, out, _ = run_cli(capsys, *validate, "silver.obs", "--where", "month = 1", "--json")
     same = json.loads(out)
     assert code == 0
     assert same["drift"]["columns"] and not [c for c in same["drift"]["columns"] if c["drifted"]]
 
     html = proj / "report.html"
-    code, out, _ = run(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs@0",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 7",
-        "--html",
-        str(html),
-        "-p",
-        str(proj),
-        "--json",
-    )
+    july = ("--where", "month = 7")
+    code, out, _ = run_cli(capsys, *validate, "silver.obs@0", *july, "--html", str(html), "--json")
     summer = json.loads(out)
     assert code == 1  # temperatures far outside the winter range are a FAIL
     drifted = {c["column"] for c in summer["drift"]["columns"] if c["drifted"]}
@@ -97,23 +66,12 @@ def test_profile_then_validate_finds_drift_and_range_anomalies(
     )
     assert "<svg" in html.read_text() and html.with_suffix(".anomalies.html").is_file()
 
-    code, out, _ = run(
-        capsys,
-        "data",
-        "validate",
-        "silver.obs",
-        "--baseline",
-        str(base),
-        "--where",
-        "month = 7",
-        "-p",
-        str(proj),
-    )
+    code, out, _ = run_cli(capsys, *validate, "silver.obs", *july)
     assert code == 1 and "temp" in out and "out_of_range" in out
 
 
 def test_bad_input_is_named(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "data",
         "validate",
@@ -124,7 +82,7 @@ def test_bad_input_is_named(proj: Path, capsys: pytest.CaptureFixture[str]) -> N
         str(proj),
     )
     assert code == 1 and "none.json does not exist" in err and "lakestack data profile" in err
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "data",
         "profile",
@@ -137,7 +95,7 @@ def test_bad_input_is_named(proj: Path, capsys: pytest.CaptureFixture[str]) -> N
         str(proj),
     )
     assert code == 1 and "--where 'month >' is not a valid SQL condition" in err
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "data",
         "profile",

@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lakestack.cli import main
+from _kit import run_cli
 from lakestack.lake import Lake
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 @pytest.fixture
 def small_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     folder = tmp_path / "proj"
-    assert run(capsys, "init", str(folder))[0] == 0
+    assert run_cli(capsys, "init", str(folder))[0] == 0
     lake = Lake(folder / ".lakestack" / "dev" / "lake")
     for i in range(4):
         lake.append("inference.flights", {"request_id": [f"r{i}"], "score": [i / 10]})
@@ -31,16 +24,20 @@ def small_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 def test_tables_optimize_compacts_and_says_what_it_did(
     small_files: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "tables", "optimize", "inference.flights", "-p", str(small_files))
+    code, out, _ = run_cli(
+        capsys, "tables", "optimize", "inference.flights", "-p", str(small_files)
+    )
     assert code == 0
     assert "optimized inference.flights: 4 files" in out and "rewritten as 1" in out
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "tables", "optimize", "inference.flights", "-p", str(small_files), "--json"
     )
     assert code == 0 and json.loads(out)["committed"] is False
-    code, out, _ = run(capsys, "tables", "optimize", "inference.flights", "-p", str(small_files))
+    code, out, _ = run_cli(
+        capsys, "tables", "optimize", "inference.flights", "-p", str(small_files)
+    )
     assert "needs no compaction" in out
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "tables",
         "optimize",
@@ -60,7 +57,7 @@ def test_tables_optimize_compacts_and_says_what_it_did(
 def test_tables_optimize_of_an_unknown_column_or_table_exits_1(
     small_files: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "tables",
         "optimize",
@@ -71,28 +68,30 @@ def test_tables_optimize_of_an_unknown_column_or_table_exits_1(
         str(small_files),
     )
     assert code == 1 and "cannot Z-order by nope" in err and "request_id, score" in err
-    code, _, err = run(capsys, "tables", "optimize", "silver.none", "-p", str(small_files))
+    code, _, err = run_cli(capsys, "tables", "optimize", "silver.none", "-p", str(small_files))
     assert code == 1 and "silver.none does not exist" in err and "lakestack tables list" in err
 
 
 def test_tables_vacuum_dry_run_then_force(
     small_files: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "tables", "optimize", "inference.flights", "-p", str(small_files))[0] == 0
-    code, out, _ = run(capsys, "tables", "vacuum", "inference.flights", "-p", str(small_files))
+    assert (
+        run_cli(capsys, "tables", "optimize", "inference.flights", "-p", str(small_files))[0] == 0
+    )
+    code, out, _ = run_cli(capsys, "tables", "vacuum", "inference.flights", "-p", str(small_files))
     assert code == 0 and "deleted 0 file(s)" in out
     args = ("tables", "vacuum", "inference.flights", "--retain-hours", "0", "-p", str(small_files))
-    code, _, err = run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 1 and "--force" in err and "Traceback" not in err
-    code, out, _ = run(capsys, *args, "--force", "--dry-run")
+    code, out, _ = run_cli(capsys, *args, "--force", "--dry-run")
     assert code == 0 and "would delete 4 file(s)" in out and ".parquet" in out
-    code, out, _ = run(capsys, *args, "--force", "--json")
+    code, out, _ = run_cli(capsys, *args, "--force", "--json")
     result = json.loads(out)
     assert code == 0 and len(result["files"]) == 4 and result["dry_run"] is False
     lake = Lake(small_files / ".lakestack" / "dev" / "lake")
     assert lake.read("inference.flights").num_rows == 4
     assert lake.history("inference.flights", limit=1)[0].metadata["operation"] == "vacuum"
-    assert run(capsys, "tables", "vacuum", "inference.flights", "--retain-hours", "-1")[0] == 2
+    assert run_cli(capsys, "tables", "vacuum", "inference.flights", "--retain-hours", "-1")[0] == 2
 
 
 def test_tables_history_shows_whole_run_ids(
@@ -103,9 +102,9 @@ def test_tables_history_shows_whole_run_ids(
     first, second = "20260101-120000-a1b2c3", "20260101-120000-d4e5f6"
     lake.with_context(run_id=first, job="score").append("inference.flights", {"score": [0.5]})
     lake.with_context(run_id=second, job="score").append("inference.flights", {"score": [0.6]})
-    code, out, _ = run(capsys, "tables", "history", "inference.flights", "-p", str(small_files))
+    code, out, _ = run_cli(capsys, "tables", "history", "inference.flights", "-p", str(small_files))
     assert code == 0 and first in out and second in out
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "tables",
         "history",

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lakestack.cli import main
+from _kit import run_cli
 from lakestack.templates import scaffold
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 @pytest.fixture
@@ -29,7 +22,7 @@ def test_square_brackets_of_a_problem_are_printed_not_read_as_markup(
 ) -> None:
     file = flights / "lakestack.yaml"
     file.write_text(file.read_text().replace("in 2 of the last 3 windows", "in 2 of last 3"))
-    code, _, err = run(capsys, "validate", "-p", str(flights))
+    code, _, err = run_cli(capsys, "validate", "-p", str(flights))
     assert code == 1
     assert "monitors.flights_delay.alerts[0].when" in err
     assert "[on any feature | on <column>] [vs baseline | vs previous]" in err
@@ -39,7 +32,7 @@ def test_square_brackets_of_a_problem_are_printed_not_read_as_markup(
 def test_an_error_with_brackets_is_printed_whole(
     flights: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "tables", "show", "silver.[bold]x", "-p", str(flights))
+    code, _, err = run_cli(capsys, "tables", "show", "silver.[bold]x", "-p", str(flights))
     assert code == 1
     assert "'silver.[bold]x'" in err and "Traceback" not in err
 
@@ -52,7 +45,7 @@ def test_validate_json_lists_every_problem_with_its_key(
     file.write_text(
         text.replace("    model: flights_delay\n    stage:", "    model: x\n    stage:")
     )
-    code, out, _ = run(capsys, "validate", "-p", str(flights), "--json")
+    code, out, _ = run_cli(capsys, "validate", "-p", str(flights), "--json")
     report = json.loads(out)
     assert code == 1 and report["valid"] is False
     assert {p["key"] for p in report["problems"]} == {

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from access_kit import seed_registries, write_access_project
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from _kit.access import write_access_project
 from lakestack.access import acting_as, create_token
 from lakestack.control_plane import create_app
 
@@ -21,11 +21,10 @@ WRITES = ("post", "put", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Any:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory, mlflow_db: Path) -> Any:
     root = tmp_path_factory.mktemp("fuzz") / "proj"
-    seed_registries(root, mlflow_template)
     jobs = {"ingest": {"tasks": [{"name": "load", "run": "nowhere:load"}]}}
-    project = write_access_project(root, {"jobs": jobs})
+    project = write_access_project(root, mlflow_db=mlflow_db, jobs=jobs)
     with acting_as("alice"):
         token = create_token(project, "alice", ["dev", "staging", "prod"]).token
     app = create_app(project)

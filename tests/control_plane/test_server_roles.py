@@ -2,38 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from plane_kit import Plane
 
 from lakestack.access import read_audit
 
-
-def api(plane: Plane, env: str, path: str) -> str:
-    return f"{plane.url}/api/v1/envs/{env}{path}"
+if TYPE_CHECKING:
+    from conftest import Plane
 
 
 def test_the_health_route_is_open_and_every_other_route_needs_a_token(plane: Plane) -> None:
     assert httpx.get(plane.url + "/health").json()["status"] == "ok"
-    response = httpx.get(api(plane, "prod", "/tables"))
+    response = httpx.get(plane.api("prod", "/tables"))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    bad = httpx.get(api(plane, "prod", "/tables"), headers={"Authorization": "Bearer lks_x_y"})
+    deployments = httpx.get(
+        plane.api("prod", "/deployments"), headers=plane.headers("dev1", "prod")
+    )
+    assert (deployments.status_code, deployments.json()) == (200, [])  # nothing deployed yet
+    bad = httpx.get(plane.api("prod", "/tables"), headers={"Authorization": "Bearer lks_x_y"})
     assert bad.status_code == 401 and "not known" in bad.json()["detail"]
 
 
 def test_a_reader_cannot_write(plane: Plane) -> None:
     response = httpx.post(
-        api(plane, "dev", "/triggers/ingest"), headers=plane.headers("mallory", "dev")
+        plane.api("dev", "/triggers/ingest"), headers=plane.headers("mallory", "dev")
     )
     assert response.status_code == 403
     body = response.json()
     assert body["error"] == "AccessDeniedError"
     for part in ("mallory", "trigger jobs", "dev", "reader", "developer"):
         assert part in body["detail"]
-    read = httpx.get(api(plane, "dev", "/tables"), headers=plane.headers("mallory", "dev"))
+    read = httpx.get(plane.api("dev", "/tables"), headers=plane.headers("mallory", "dev"))
     assert read.status_code == 200
     (record,) = read_audit(plane.project.environment("dev"), principal="mallory")
     assert (record.action, record.outcome, record.origin) == (
@@ -47,18 +51,18 @@ def test_a_developer_cannot_promote_to_production_in_prod_and_a_deployer_can(
     plane: Plane,
 ) -> None:
     body = {"version": plane.version, "to": "production", "reason": "release"}
-    url = api(plane, "prod", f"/models/{plane.model}/promote")
+    url = plane.api("prod", f"/models/{plane.model}/promote")
     refused = httpx.post(url, json=body, headers=plane.headers("dev1", "prod"), timeout=120)
     assert refused.status_code == 403
     assert "dev1 may not promote models to production" in refused.json()["detail"]
     done = httpx.post(url, json=body, headers=plane.headers("dep1", "prod"), timeout=120)
     assert done.status_code == 200, done.text
     assert done.json()["applied"] is True
-    models = httpx.get(api(plane, "prod", "/models"), headers=plane.headers("dev1", "prod"))
+    models = httpx.get(plane.api("prod", "/models"), headers=plane.headers("dev1", "prod"))
     (model,) = [m for m in models.json() if m["name"] == plane.model]
     assert model["aliases"]["production"] == plane.version
     audit = httpx.get(
-        api(plane, "prod", "/audit"),
+        plane.api("prod", "/audit"),
         params={"action": "model.promote"},
         headers=plane.headers("dev1", "prod"),
     ).json()
@@ -71,7 +75,7 @@ def test_a_developer_cannot_promote_to_production_in_prod_and_a_deployer_can(
 def test_a_revoked_or_expired_token_is_refused(plane: Plane) -> None:
     admin = plane.headers("alice", "staging")
     created = httpx.post(
-        api(plane, "staging", "/access/tokens"),
+        plane.api("staging", "/access/tokens"),
         json={"principal": "dev1", "days": 1, "name": "laptop"},
         headers=admin,
     )
@@ -79,10 +83,10 @@ def test_a_revoked_or_expired_token_is_refused(plane: Plane) -> None:
     token = created.json()["token"]
     token_id = created.json()["records"][0]["token_id"]
     mine = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(api(plane, "staging", "/whoami"), headers=mine).json()["principal"] == "dev1"
-    revoked = httpx.delete(api(plane, "staging", f"/access/tokens/{token_id}"), headers=admin)
+    assert httpx.get(plane.api("staging", "/whoami"), headers=mine).json()["principal"] == "dev1"
+    revoked = httpx.delete(plane.api("staging", f"/access/tokens/{token_id}"), headers=admin)
     assert revoked.json()["state"] == "revoked"
-    response = httpx.get(api(plane, "staging", "/whoami"), headers=mine)
+    response = httpx.get(plane.api("staging", "/whoami"), headers=mine)
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 
     from lakestack.access import acting_as, create_token
@@ -91,10 +95,10 @@ def test_a_revoked_or_expired_token_is_refused(plane: Plane) -> None:
         mp.setenv("LAKESTACK_CONTROL_PLANE_FOR", "staging")
         with acting_as("alice"):
             short = create_token(plane.project, "dev1", ["staging"], days=8 / 86400).token
-    statuses = poll_statuses(api(plane, "staging", "/whoami"), short, until=401, deadline=90)
+    statuses = poll_statuses(plane.api("staging", "/whoami"), short, until=401, deadline=90)
     assert 200 in statuses  # it worked (once the server's cache of tokens caught up)
     response = httpx.get(
-        api(plane, "staging", "/whoami"), headers={"Authorization": f"Bearer {short}"}
+        plane.api("staging", "/whoami"), headers={"Authorization": f"Bearer {short}"}
     )
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 
@@ -113,23 +117,23 @@ def poll_statuses(url: str, token: str, *, until: int, deadline: float) -> list[
 
 def test_ci_deploys_to_staging_and_to_prod_only_once_granted(plane: Plane) -> None:
     staged = httpx.post(
-        api(plane, "staging", f"/models/{plane.model}/promote"),
+        plane.api("staging", f"/models/{plane.model}/promote"),
         json={"version": 1, "to": "production"},
         headers=plane.headers("ci", "staging"),
         timeout=120,
     )
     assert staged.status_code == 200, staged.text
-    rollback = api(plane, "prod", f"/models/{plane.model}/rollback")
+    rollback = plane.api("prod", f"/models/{plane.model}/rollback")
     refused = httpx.post(rollback, json={}, headers=plane.headers("ci", "prod"), timeout=120)
     assert refused.status_code == 403 and "ci may not roll back production" in refused.text
     grant = httpx.post(
-        api(plane, "prod", "/access/grants"),
+        plane.api("prod", "/access/grants"),
         json={"principal": "ci", "role": "deployer", "reason": "release train"},
         headers=plane.headers("alice", "prod"),
     )
     assert grant.status_code == 200 and grant.json()["roles"]["prod"] == "deployer"
     promote = httpx.post(
-        api(plane, "prod", f"/models/{plane.model}/promote"),
+        plane.api("prod", f"/models/{plane.model}/promote"),
         json={"version": plane.version, "to": "production"},
         headers=plane.headers("ci", "prod"),
         timeout=120,
@@ -166,3 +170,28 @@ def test_the_cli_sends_prod_writes_to_the_server(
         "allowed",
         "http 127.0.0.1",
     )
+
+
+def test_the_cli_runs_a_prod_job_through_the_server_as_the_tokens_principal(
+    plane: Plane, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakestack.cli import main
+    from lakestack.lake import Lake
+
+    monkeypatch.delenv("LAKESTACK_CONTROL_PLANE_FOR", raising=False)
+    root = str(plane.project.root)
+    monkeypatch.setenv("LAKESTACK_TOKEN", plane.tokens["dev1", "prod"])
+    with pytest.raises(SystemExit) as info:
+        main(["run", "ingest", "-p", root, "--env", "prod"])
+    assert info.value.code == 1
+    assert "dev1 may not run jobs" in capsys.readouterr().err
+    monkeypatch.setenv("LAKESTACK_TOKEN", plane.tokens["dep1", "prod"])
+    with pytest.raises(SystemExit) as info:
+        main(["run", "ingest", "-p", root, "--env", "prod", "--json"])
+    assert info.value.code in (0, None)
+    run = json.loads(capsys.readouterr().out)
+    assert run["status"] == "succeeded" and run["trigger"] == "control plane"
+    (commit,) = Lake.for_environment(plane.project, "prod").history("bronze.events")
+    assert (commit.metadata["principal"], commit.metadata["run_id"]) == ("dep1", run["run_id"])
+    runs = read_audit(plane.project.environment("prod"), action="job.run")
+    assert [(r.principal, r.outcome) for r in runs] == [("dep1", "allowed"), ("dev1", "denied")]

@@ -20,7 +20,7 @@ from lakestack.deploy import (
     mask_uri,
     snapshot,
 )
-from lakestack.errors import DeployError, DeployRefusedError
+from lakestack.errors import AccessDeniedError, DeployError, DeployRefusedError
 from lakestack.lake import Lake
 from lakestack.pipelines import Records, trigger
 
@@ -223,3 +223,25 @@ def test_the_snapshot_hides_passwords_and_fills_defaults(tmp_path: Path) -> None
     snap = snapshot(load_project(folder), "dev")
     assert "hunter2" not in json.dumps(snap)
     assert snap["jobs"]["hello"]["tasks"][0]["retries"] == 0  # defaults are part of it
+
+
+def test_only_a_deployer_deploys_and_the_attempts_are_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakestack.access import read_audit
+
+    folder = tmp_path / "shop"
+    principals = {
+        "bob": {"roles": {"*": "developer"}},
+        "ci": {"kind": "service", "roles": {"*": "deployer"}},
+    }
+    new_repo(folder, access={"principals": principals})
+    monkeypatch.setenv("LAKESTACK_PRINCIPAL", "bob")
+    with pytest.raises(AccessDeniedError, match=r"bob may not deploy code .* in staging"):
+        deploy(load_project(folder), "staging")
+    assert _log(folder, "staging").all() == []
+    monkeypatch.setenv("LAKESTACK_PRINCIPAL", "ci")
+    d = deploy(load_project(folder), "staging").deployment
+    assert d.principal == "ci"
+    audit = read_audit(load_project(folder).environment("staging"), action="deploy")
+    assert [(r.principal, r.outcome) for r in audit] == [("ci", "allowed"), ("bob", "denied")]

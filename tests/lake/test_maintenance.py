@@ -130,15 +130,20 @@ def test_maintenance_of_another_environment_needs_a_write_grant(tmp_path: Path) 
     assert prod.version("gold.g") == 4
 
 
-@pytest.mark.slow
-def test_optimize_beside_a_live_appender_loses_no_row(tmp_path: Path) -> None:
-    Lake(tmp_path).append("bronze.events", {"writer": [-1], "seq": [-1], "part": [-1]})
-    writer = subprocess.Popen(
-        [sys.executable, str(WRITER), "append", str(tmp_path), "0", "60"],
+def _live_appender(root: Path) -> subprocess.Popen[str]:
+    """A table `bronze.events` with one row, and a process appending 60 times to it."""
+    Lake(root).append("bronze.events", {"writer": [-1], "seq": [-1], "part": [-1]})
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), "append", str(root), "0", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.slow
+def test_optimize_beside_a_live_appender_loses_no_row(tmp_path: Path) -> None:
+    writer = _live_appender(tmp_path)
     lake = Lake(tmp_path)
     compactions: list[int] = []
     while writer.poll() is None or not compactions:
@@ -158,13 +163,7 @@ def test_optimize_beside_a_live_appender_loses_no_row(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_history_beside_a_live_appender_numbers_every_commit_right(tmp_path: Path) -> None:
-    Lake(tmp_path).append("bronze.events", {"writer": [-1], "seq": [-1], "part": [-1]})
-    writer = subprocess.Popen(
-        [sys.executable, str(WRITER), "append", str(tmp_path), "0", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer = _live_appender(tmp_path)
     lake = Lake(tmp_path)
     reads = 0
     while writer.poll() is None or reads == 0:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cluster_kit import S3Server
+from _kit.clusters import S3Server
 from lakestack.config import Project, load_project
 from lakestack.errors import LakeError, TableNotFoundError
 from lakestack.lake import Lake

@@ -8,6 +8,7 @@ from typing import Any
 
 import _kit as kit
 from lakestack.config import Project
+from lakestack.pipelines import TaskRun
 
 HERE = Path(__file__).parent
 
@@ -28,3 +29,18 @@ def task(name: str, run: str, *deps: str, **options: Any) -> dict[str, Any]:
         entry["depends_on"] = list(deps)
     entry.update(options)
     return entry
+
+
+def outcome(t: TaskRun) -> tuple[Any, ...]:
+    """What two engines must agree on for a task: status, attempt, output, metrics, runs,
+    and the table versions it read and wrote."""
+    return (
+        t.task,
+        t.status,
+        t.attempt,
+        t.output,
+        t.metrics,
+        t.mlflow_run_ids,
+        [(a.table, a.version, a.operation) for a in t.reads],
+        [(a.table, a.version, a.operation) for a in t.writes],
+    )

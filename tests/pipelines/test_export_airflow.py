@@ -11,12 +11,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _pipelines_kit import task, write_project
+from _pipelines_kit import outcome, task, write_project
 
-from lakestack.pipelines import Records, TaskRun, run_job, table_lineage
+from lakestack.pipelines import Records, run_job, table_lineage
 
 AIRFLOW = "apache-airflow==3.3.2"
 CHECK = Path(__file__).with_name("_airflow_check.py")
@@ -72,17 +71,6 @@ def attempts(records: Records, run_id: str) -> list[tuple[str, int, str]]:
     return sorted((t.task, t.attempt, t.status) for t in records.task_runs(run_id))
 
 
-def final(t: TaskRun) -> tuple[Any, ...]:
-    return (
-        t.task,
-        t.status,
-        t.attempt,
-        t.output,
-        [(a.table, a.version, a.operation) for a in t.reads],
-        [(a.table, a.version, a.operation) for a in t.writes],
-    )
-
-
 def test_the_dag_runs_in_airflow_and_leaves_the_records_of_lakestack_run(
     tmp_path: Path, child_bytecode_cache: None
 ) -> None:
@@ -131,8 +119,8 @@ def test_the_dag_runs_in_airflow_and_leaves_the_records_of_lakestack_run(
     local_records = Records.for_environment(local, "dev")
     assert by_lakestack.status == run.status
     on_airflow = records.final_task_runs(run.run_id)
-    assert [final(on_airflow[t.task]) for t in by_lakestack.tasks] == [
-        final(t) for t in by_lakestack.tasks
+    assert [outcome(on_airflow[t.task]) for t in by_lakestack.tasks] == [
+        outcome(t) for t in by_lakestack.tasks
     ]
     assert attempts(records, run.run_id) == attempts(local_records, by_lakestack.run_id) == [
         ("copy", 1, "succeeded"), ("flaky", 1, "failed"), ("flaky", 2, "succeeded"), ("load", 1, "succeeded"),

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pipelines_kit import task, write_project
+from _pipelines_kit import outcome, task, write_project
 
-from cluster_kit import RayCluster
-from lakestack.pipelines import Records, RunResult, TaskRun, run_job, table_lineage
+from _kit.clusters import RayCluster
+from lakestack.pipelines import Records, run_job, table_lineage
 
 JOB = {
     "tasks": [
@@ -41,22 +41,6 @@ def on_engine(engine: str) -> dict[str, Any]:
     }
 
 
-def summary(result: RunResult) -> list[tuple[Any, ...]]:
-    def one(t: TaskRun) -> tuple[Any, ...]:
-        return (
-            t.task,
-            t.status,
-            t.attempt,
-            t.output,
-            t.metrics,
-            t.mlflow_run_ids,
-            [(a.table, a.version, a.operation) for a in t.reads],
-            [(a.table, a.version, a.operation) for a in t.writes],
-        )
-
-    return [one(t) for t in result.tasks]
-
-
 def test_a_job_on_the_ray_cluster_gives_the_same_records_as_on_the_local_engine(
     tmp_path: Path, ray_cluster: RayCluster
 ) -> None:
@@ -67,7 +51,7 @@ def test_a_job_on_the_ray_cluster_gives_the_same_records_as_on_the_local_engine(
     on_local = run_job(local_project, "mixed", env="dev")
     assert on_ray.run.engine == ray_cluster.address and on_local.run.engine == "local"
     assert on_ray.status == on_local.status == "failed"  # `crash` exits its process
-    assert summary(on_ray) == summary(on_local)
+    assert [outcome(t) for t in on_ray.tasks] == [outcome(t) for t in on_local.tasks]
     crash = on_ray.task("crash")
     assert crash.status == "failed" and "Ray worker failed" in (crash.error or "")
     assert on_ray.output("chat") == "dev:ray"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,3 +53,29 @@ def test_lakestack_serve_is_the_cli_command_on_a_free_port(tmp_path: Path) -> No
     ]
     assert server.log_file.parent == tmp_path / ".lakestack" / "prod" / "serving"
     assert not server.stop()  # never started
+
+
+def test_a_group_server_is_ready_when_its_port_listens_and_stops_with_its_children(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    child_pid = tmp_path / "child.pid"
+    code = (
+        "import socket, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(child_pid)!r}, 'w').write(str(child.pid))\n"
+        "server = socket.socket(); server.bind(('127.0.0.1', int(sys.argv[1]))); server.listen()\n"
+        "time.sleep(600)\n"
+    )
+    server = ServerProcess(
+        [sys.executable, "-c", code, str(port)],
+        port,
+        tmp_path / "tcp.log",
+        ready_path=None,
+        own_group=True,
+    )
+    server.start(timeout=60)
+    child = int(child_pid.read_text())
+    assert server.stop(timeout=30)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 from _serving_kit import Served, frame
 
-from cluster_kit import RayCluster
+from _kit.clusters import RayCluster
 from lakestack.config import load_project
 from lakestack.lake import Lake
 from lakestack.serving import score_table

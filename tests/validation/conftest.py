@@ -9,6 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from lakestack.validation import Schema, infer_schema
+
 
 def _make_frame(rows: int = 2_000, *, seed: int = 0, shift: float = 0.0) -> pl.DataFrame:
     """A frame with one column of each logical type; ``shift`` moves every distribution."""
@@ -40,3 +42,9 @@ def make_frame() -> Callable[..., pl.DataFrame]:
 def frame() -> pl.DataFrame:
     """The default baseline frame (2,000 rows)."""
     return _make_frame()
+
+
+@pytest.fixture(scope="session")
+def baseline(frame: pl.DataFrame) -> Schema:
+    """The schema and statistics inferred from `frame`."""
+    return infer_schema(frame)

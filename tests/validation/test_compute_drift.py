@@ -17,18 +17,12 @@ from lakestack.validation import (
     Schema,
     chi_square,
     compute_drift,
-    infer_schema,
     jensen_shannon,
     ks_2samp,
     psi,
 )
 
 MakeFrame = Callable[..., pl.DataFrame]
-
-
-@pytest.fixture(scope="module")
-def baseline(frame: pl.DataFrame) -> Schema:
-    return infer_schema(frame)
 
 
 def test_same_distribution_does_not_drift(baseline: Schema, make_frame: MakeFrame) -> None:

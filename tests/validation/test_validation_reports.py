@@ -15,17 +15,11 @@ from lakestack.validation import (
     Schema,
     ValidationReport,
     compute_drift,
-    infer_schema,
     validate,
 )
 from lakestack.validation._html import bar_chart
 
 MakeFrame = Callable[..., pl.DataFrame]
-
-
-@pytest.fixture(scope="module")
-def baseline(frame: pl.DataFrame) -> Schema:
-    return infer_schema(frame)
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from lakestack.access._check import (
     authorize_writer,
     table_write_guard,
 )
+from lakestack.access._gate import BearerAuth, Refusal, TokenGate, gate_wsgi
 from lakestack.access._identity import (
     AUTHORITY_VARIABLE,
     Caller,
@@ -54,11 +55,14 @@ __all__ = [
     "ROLES",
     "Action",
     "AuditRecord",
+    "BearerAuth",
     "Caller",
     "Decision",
     "NewToken",
     "PrincipalView",
+    "Refusal",
     "TableWriteGuard",
+    "TokenGate",
     "TokenInfo",
     "Writer",
     "access_enabled",
@@ -70,6 +74,7 @@ __all__ = [
     "create_token",
     "current_caller",
     "decide",
+    "gate_wsgi",
     "grant_role",
     "is_authority",
     "is_protected",

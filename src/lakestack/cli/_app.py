@@ -16,6 +16,7 @@ from lakestack.cli import (
     _deploy,
     _export,
     _features,
+    _init,
     _models,
     _monitor,
     _pipelines,
@@ -57,6 +58,7 @@ def _root(
 
 # Each capability registers its commands here, one line each.
 for _register in (
+    _init.register,
     _project.register,
     _deploy.register,
     _tables.register,

@@ -154,22 +154,26 @@ def publish(
     json: JsonOption = False,
 ) -> None:
     """Publish the latest row per key to the environment's online store (changed keys only)."""
-    with _store(project, env) as store:
-        result = store.publish(name, full=full, as_of=as_of)
+    from lakestack.control_plane import remote_for
+
+    remote = remote_for(open_project(project), env)
+    if remote is not None:  # the environment's control plane publishes
+        moment = None if as_of is None else as_of.isoformat()
+        data = remote.publish(name, full=full, as_of=moment)
+    else:
+        with _store(project, env) as store:
+            data = store.publish(name, full=full, as_of=as_of).to_dict()
     if json:
-        print_json(result.to_dict())
+        print_json(data)
         return
-    since = (
-        "first publish"
-        if result.previous_version is None
-        else f"since version {result.previous_version}"
-    )
-    moment = "" if result.as_of is None else f" as of {result.as_of.isoformat()}"
+    previous = data["previous_version"]
+    since = "first publish" if previous is None else f"since version {previous}"
+    moment = "" if data["as_of"] is None else f" as of {data['as_of']}"
     console.print(
-        f"published {result.table} version {result.version}{moment} to {result.store}: "
-        f"{result.keys_written:,} keys written, {result.keys_deleted:,} deleted ({since}"
-        f"{', full' if result.full else ''}); {result.keys_total:,} keys online, "
-        f"{result.seconds:.2f} s"
+        f"published {data['table']} version {data['version']}{moment} to {data['store']}: "
+        f"{data['keys_written']:,} keys written, {data['keys_deleted']:,} deleted ({since}"
+        f"{', full' if data['full'] else ''}); {data['keys_total']:,} keys online, "
+        f"{data['seconds']:.2f} s"
     )
 
 

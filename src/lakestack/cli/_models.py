@@ -215,6 +215,9 @@ def promote(
         ),
     ] = None,
     label: Annotated[str | None, typer.Option(help="The holdout's label column.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the gates and report them; move nothing.")
+    ] = False,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -223,6 +226,9 @@ def promote(
     from lakestack.control_plane import remote_for
     from lakestack.registry import GateReport
 
+    if dry_run:
+        _dry_run(model, version, to, holdout, label, project, env, json)
+        return
     remote = remote_for(open_project(project), env)
     if remote is not None:  # the environment's control plane promotes
         if holdout or to_env:
@@ -266,6 +272,31 @@ def promote(
             )
     if data["transition"] is not None and not data["applied"]:
         raise typer.Exit(1)
+
+
+def _dry_run(
+    model: str,
+    version: str,
+    to: str,
+    holdout: str | None,
+    label: str | None,
+    project: Path | None,
+    env: str | None,
+    json: bool,
+) -> None:
+    """`promote --dry-run`: the gates' report, and no alias moved (exit 0 either way)."""
+    registry = _registry(project, env)
+    frame = registry.lake.read_polars(holdout) if holdout else None
+    report = registry.evaluate_gates(model, version, stage=to, holdout=frame, label=label)
+    if json:
+        print_json({**report.to_dict(), "dry_run": True})
+        return
+    print_gates(report)
+    verdict = "they pass" if report.passed else f"{len(report.failures)} gate(s) fail"
+    console.print(
+        f"[yellow]dry run[/]: the gates were run, not enforced ({verdict}); "
+        f"{model}@{to} in {registry.environment.name} did not move"
+    )
 
 
 def _version_number(version: str) -> int:

@@ -82,6 +82,14 @@ def metrics(
     host: Annotated[
         str, typer.Option("--host", help="The address to serve on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            help="none, or token: scrapes need `Authorization: Bearer <token>` of a reader "
+            "of the environment (docs/access.md).",
+        ),
+    ] = "none",
 ) -> None:
     """Print (or serve, with --port) every monitor's latest drift and quality as Prometheus text."""
     from lakestack.monitoring import prometheus_metrics
@@ -92,7 +100,14 @@ def metrics(
     if port is None:
         print(prometheus_metrics(lake, monitors), end="")
         return
-    server = serve_metrics(lake, monitors, host=host, port=port)
+    if auth not in ("none", "token"):
+        raise typer.BadParameter(f"--auth {auth!r}: write none or token")
+    gate = None
+    if auth == "token":
+        from lakestack.access import TokenGate
+
+        gate = TokenGate(open_project(project), lake.environment, "table.read")
+    server = serve_metrics(lake, monitors, host=host, port=port, gate=gate)
     console.print(
         f"serving the gauges of {len(monitors)} monitor(s) ({lake.environment}) on "
         f"{server.url}; Ctrl-C stops",

@@ -147,6 +147,17 @@ def run(
         )  # fmt: skip
         return
     proj = open_project(project)
+    from lakestack.control_plane import remote_for
+
+    remote = remote_for(proj, env)
+    if remote is not None:  # the environment's control plane runs it
+        if from_task or resume or engine or workers:
+            raise typer.BadParameter(
+                "--from, --run, --engine and --workers are not sent to a control plane; run the "
+                f"job as {remote.environment}'s server runs it"
+            )
+        _run_remotely(remote, job, _parse_params(param), json)
+        return
     options: dict[str, Any] = {
         "env": env,
         "params": _parse_params(param),
@@ -165,6 +176,24 @@ def run(
     else:
         print_run_result(result)
     if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run_remotely(remote: Any, job: str, params: dict[str, Any], json: bool) -> None:
+    started = remote.run(job, params)
+    err_console.print(f"run {started['run_id']} of {job} started by {remote.url}", highlight=False)
+    finished = remote.wait_for_run(started["run_id"])
+    if json:
+        print_json(finished)
+    else:
+        console.print(
+            f"run {finished['run_id']} of {job} in {remote.environment}: "
+            f"{status_markup(finished['status'])}"
+        )
+        for task in finished["tasks"]:
+            if task["status"] == "failed":
+                console.print(f"  {escape(task['task'])}: {escape(str(task['error']))}")
+    if finished["status"] != "succeeded":
         raise typer.Exit(1)
 
 

@@ -1,8 +1,7 @@
-"""`lakestack init` and `lakestack validate`."""
+"""`lakestack validate` (`lakestack init` is in `_init.py`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,26 +21,6 @@ if TYPE_CHECKING:
     from lakestack.config import Project
 
 __all__ = ["register"]
-
-
-def init(
-    directory: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
-    template: Annotated[
-        str,
-        typer.Option("--template", "-t", help="default (a commented lakestack.yaml) or flights."),
-    ] = "default",
-    name: Annotated[
-        str | None, typer.Option(help="Project name (default: the folder name).")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing lakestack.yaml.")] = False,
-) -> None:
-    """Create a project: a commented lakestack.yaml (and the example code with --template flights)."""
-    from lakestack.templates import scaffold
-
-    target = scaffold(template, directory, name=name, force=force)
-    console.print(
-        f"wrote [bold]{target}[/]; check it with [bold]lakestack validate -p {target.parent}[/]"
-    )
 
 
 def validate(
@@ -104,5 +83,4 @@ def _access_summary(project: Project) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(init)
     app.command()(validate)

@@ -146,7 +146,9 @@ def _substitute(value: Any, loc: tuple[Any, ...], file: Path, problems: list[Pro
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        found = os.environ.get(name, default)
+        found = os.environ.get(name)
+        if default is not None and not found:  # as in a shell: unset or empty takes the default
+            found = default
         if found is None:
             problems.append(
                 Problem(
@@ -250,6 +252,16 @@ def _cross_checks(file: Path, data: dict[str, Any]) -> list[Problem]:
     if isinstance(access.get("protected"), list):
         for i, env_name in enumerate(access["protected"]):
             check_env(f"access.protected[{i}]", env_name)
+    for name, env in _items(raw_envs):
+        if isinstance(env, dict) and env.get("control_plane") and not access.get("principals"):
+            problems.append(
+                Problem(
+                    file,
+                    f"environments.{name}.control_plane",
+                    "a control plane lets in only principals with tokens, and access.principals "
+                    "declares none; add them (docs/access.md), or remove control_plane",
+                )
+            )
     for job_name, job in _items(data.get("jobs")):
         tasks = job.get("tasks") if isinstance(job, dict) else None
         if not isinstance(tasks, list):

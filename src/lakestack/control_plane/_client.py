@@ -119,7 +119,30 @@ class RemoteEnvironment:
         return self.call("POST", f"/triggers/{name}", body={"reason": reason})
 
     def run(self, job: str, params: dict[str, Any] | None = None) -> Any:
+        """Start a run of the job in the server; `{"run_id": ...}` at once."""
         return self.call("POST", f"/jobs/{job}/runs", body={"params": params or {}})
+
+    def wait_for_run(self, run_id: str, *, start_s: float = 120.0, poll_s: float = 1.0) -> Any:
+        """The run once it finished (`GET /runs/{run_id}` until its status is not `running`).
+
+        Raises:
+            LakestackError: its record did not appear within `start_s` seconds (it could not
+                start: see the server's log).
+        """
+        import time
+
+        deadline = time.monotonic() + start_s
+        while True:
+            answer = self.call("GET", f"/runs/{run_id}", ok=(400,))
+            started = "run_id" in answer
+            if started and answer["status"] != "running":
+                return answer
+            if not started and time.monotonic() > deadline:
+                raise LakestackError(
+                    f"run {run_id} did not start in {self.environment} within {start_s:g} s: "
+                    f"{answer.get('detail')}; see the log of the control plane at {self.url}"
+                )
+            time.sleep(poll_s)
 
     def publish(self, table: str, *, full: bool = False, as_of: str | None = None) -> Any:
         body = {"full": full, "as_of": as_of}

@@ -152,8 +152,7 @@ def list_jobs(s: Reader) -> list[dict[str, Any]]:
 def start_run(s: Writer, job: str, body: RunRequest | None = None) -> dict[str, Any]:
     """Start the job in the server (audited as `job.run`); poll `GET /runs/{run_id}`."""
     from lakestack.access import authorize
-    from lakestack.pipelines import run_job
-    from lakestack.pipelines._results import new_run_id
+    from lakestack.pipelines import new_run_id, run_job
 
     if job not in s.project.config.jobs:
         raise not_found(f"job {job!r}", sorted(s.project.config.jobs))
@@ -168,6 +167,15 @@ def start_run(s: Writer, job: str, body: RunRequest | None = None) -> dict[str, 
     )
     thread.start()
     return {"run_id": run_id, "job": job, "environment": s.env}
+
+
+@router.get("/deployments", tags=["jobs"], summary="Code versions deployed here, newest first")
+def list_deployments(s: Reader, limit: Limit = 100) -> list[dict[str, Any]]:
+    from lakestack.deploy import DeploymentLog
+
+    with s.acting():
+        found = DeploymentLog(_lake(s)).all()
+    return [d.to_dict() for d in reversed(found[-limit:])]
 
 
 @router.post("/triggers/{name}", tags=["jobs"], summary="Queue a job or an event")

@@ -1,4 +1,9 @@
-"""The team path: code versions deployed to environments, plans, and generated projects.
+"""The team path: projects generated from the user's data, CI/CD workflows, code versions
+deployed to environments, and plans.
+
+`init_project` inspects a table of the user's (`lakestack init --data`) and writes a complete
+project: the ML package, `lakestack.yaml` with gates sized from the data, tests, a README and
+the CI workflows of `write_ci` (GitHub Actions or GitLab).
 
 `deploy` makes a git commit an environment's current code: it checks the environment's rules
 (`deploy.<env>` in lakestack.yaml), checks the commit out, and records it in the environment's
@@ -17,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+from lakestack.deploy._ci import CI_SYSTEMS, CiSystem, check_ci, ci_files, write_ci
 from lakestack.deploy._deploy import (
     DeployResult,
     deploy,
@@ -25,27 +31,41 @@ from lakestack.deploy._deploy import (
     run_jobs,
     working_commit,
 )
+from lakestack.deploy._inspect import ColumnRole, DataProfile, inspect_data, read_data
 from lakestack.deploy._plan import Change, Plan, diff_snapshots, plan
 from lakestack.deploy._records import DEPLOYMENTS_TABLE, Deployment, DeploymentLog
+from lakestack.deploy._scaffold import InitResult, init_project, project_identifier
 from lakestack.deploy._scheduler import DeployedScheduler
 from lakestack.deploy._snapshot import Snapshot, mask_uri, snapshot
 
 __all__ = [
+    "CI_SYSTEMS",
     "DEPLOYMENTS_TABLE",
     "Change",
+    "CiSystem",
+    "ColumnRole",
+    "DataProfile",
     "DeployResult",
     "DeployedScheduler",
     "Deployment",
     "DeploymentLog",
+    "InitResult",
     "Plan",
     "Snapshot",
+    "check_ci",
+    "ci_files",
     "deploy",
     "deployed_project",
     "diff_snapshots",
+    "init_project",
+    "inspect_data",
     "mask_uri",
     "plan",
+    "project_identifier",
+    "read_data",
     "refusals",
     "run_jobs",
     "snapshot",
     "working_commit",
+    "write_ci",
 ]

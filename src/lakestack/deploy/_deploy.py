@@ -112,12 +112,16 @@ def refusals(project: Project, environment: str, commit: str, dirty: bool) -> li
 
 
 def _authorize(project: Project, environment: str, commit: str) -> None:
-    """The one place a deploy asks whether the acting principal may deploy to `environment`.
+    """Whether the acting principal may deploy to `environment` (the `deploy` action needs the
+    `deployer` role), by the access rules of the commit being deployed; recorded in the
+    environment's audit table.
 
-    Roles per environment (`deployer` and above may deploy) are checked here once the access
-    capability provides its check; until then every principal may deploy.
+    Raises:
+        AccessDeniedError: the principal's role does not allow it.
     """
-    del project, environment, commit
+    from lakestack.access import authorize
+
+    authorize(project, "deploy", environment, obj=f"commit {commit[:12]}")
 
 
 def deploy(
@@ -147,6 +151,7 @@ def deploy(
 
     Raises:
         DeployRefusedError: the environment's rules refuse the commit; nothing is recorded.
+        AccessDeniedError: the acting principal may not deploy there (it needs `deployer`).
         DeployError: not a git repository, an unknown ref or job, an invalid committed
             `lakestack.yaml`, or nothing to roll back to.
 

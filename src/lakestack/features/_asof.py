@@ -130,13 +130,11 @@ def match_rows(
         if (card - 1).bit_length() + span_bits <= _BITS:
             frel = np.where(fvalid, ft - tmin, 0)
             lrel = np.where(lvalid, np.minimum(lt, tmax) - tmin, 0)
-        else:  # times by rank: the rank of the latest distinct event time <= t
-            unique = np.unique(ft[fvalid])
-            frel = np.where(fvalid, np.searchsorted(unique, ft), 0)
-            lrel = np.searchsorted(unique, lt, side="right") - 1
-            lvalid &= lrel >= 0
-            lrel = np.where(lvalid, lrel, 0)
-            span_bits = max(len(unique), 1).bit_length()
+        else:  # times by their dense rank among both sides: ft <= lt exactly when ranks are
+            ranks = _dense_ranks(np.concatenate([ft, lt]))
+            frel = np.where(fvalid, ranks[: len(ft)], 0)
+            lrel = np.where(lvalid, ranks[len(ft) :], 0)
+            span_bits = max(int(ranks.max(initial=0)), 1).bit_length()
             if (card - 1).bit_length() + span_bits > _BITS:
                 both, card = _dense(np.concatenate([lkey, fkey]))
                 lkey, fkey = both[:n], both[n:]
@@ -146,30 +144,60 @@ def match_rows(
         lrel = np.zeros(n, dtype=np.int64)
         time_bits = 0
 
-    rows = np.flatnonzero(fvalid)
-    fcode = (fkey[rows] << time_bits) | frel[rows]
-    order = np.argsort(fcode)
-    fsorted = fcode[order]
+    rows = _valid_rows(fvalid)
+    fcode = _pack(fkey, frel, rows, time_bits)
+    fsorted, frows = _sort_with(fcode, rows)
     if len(fsorted) > 1 and bool((fsorted[1:] == fsorted[:-1]).any()):
         order = np.argsort(fcode, kind="stable")  # repeated key and time: the last row wins
-        fsorted = fcode[order]
-    frows = rows[order]
+        fsorted, frows = fcode[order], (order if rows is None else rows[order])
 
-    labels = np.flatnonzero(lvalid)
-    lcode = (lkey[labels] << time_bits) | lrel[labels]
-    lorder = np.argsort(lcode)  # sorted queries keep the binary search in cache
-    lsorted = lcode[lorder]
-    pos = np.searchsorted(fsorted, lsorted, side="right") - 1
+    labels = _valid_rows(lvalid)
+    lsorted, lrows = _sort_with(_pack(lkey, lrel, labels, time_bits), labels)
+    pos = np.searchsorted(fsorted, lsorted, side="right") - 1  # sorted queries: cache-friendly
     found = pos >= 0
     pos = np.where(found, pos, 0)
     found &= (fsorted[pos] >> time_bits) == (lsorted >> time_bits) if len(fsorted) else False
     matched = np.where(found, frows[pos] if len(frows) else 0, -1)
     if max_age is not None and ft is not None and lt is not None:
-        too_old = lt[labels[lorder]] - ft[np.where(matched >= 0, matched, 0)] > max_age
+        too_old = lt[lrows] - ft[np.where(matched >= 0, matched, 0)] > max_age
         matched = np.where(too_old, -1, matched)
     out = np.full(n, -1, dtype=np.int64)
-    out[labels[lorder]] = matched
+    out[lrows] = matched
     return out
+
+
+def _valid_rows(valid: np.ndarray) -> np.ndarray | None:
+    """The indices of the valid rows, or None when every row is (no copy needed)."""
+    import numpy as np
+
+    return None if bool(valid.all()) else np.flatnonzero(valid)
+
+
+def _pack(keys: np.ndarray, times: np.ndarray, rows: np.ndarray | None, bits: int) -> np.ndarray:
+    """`key << bits | time` of the given rows (all when None): one int64 per row."""
+    packed: np.ndarray = (
+        (keys << bits) | times if rows is None else (keys[rows] << bits) | times[rows]
+    )
+    return packed
+
+
+def _sort_with(codes: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The codes sorted, and the row of each: one parallel Polars sort carrying the rows
+    (rather than an argsort and two random gathers, which cost as much again on 10M rows)."""
+    import numpy as np
+    import polars as pl
+
+    index = pl.Series("r", np.arange(len(codes)) if rows is None else rows)
+    ordered = pl.DataFrame([pl.Series("c", codes), index]).sort("c")
+    return ordered.get_column("c").to_numpy(), ordered.get_column("r").to_numpy()
+
+
+def _dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Dense ranks (from 1) of int64 values: one parallel sort, no per-value binary search
+    (a searchsorted of 10M unsorted times into 10M took 15 s of CPU here, this 2.6 s)."""
+    import polars as pl
+
+    return pl.Series(values).rank("dense").cast(pl.Int64).to_numpy()
 
 
 def _ints(series: pl.Series) -> np.ndarray:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from prometheus_client import Metric
 
+    from lakestack.access import TokenGate
     from lakestack.lake import Lake
 
 __all__ = ["MetricsServer", "MonitorCollector", "serve_metrics"]
@@ -70,7 +71,12 @@ class MetricsServer:
 
 
 def serve_metrics(
-    lake: Lake, monitors: list[str], *, host: str = "127.0.0.1", port: int = 9108
+    lake: Lake,
+    monitors: list[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9108,
+    gate: TokenGate | None = None,
 ) -> MetricsServer:
     """Serve the gauges of `prometheus_metrics` on `http://host:port/metrics` for Prometheus.
 
@@ -83,6 +89,8 @@ def serve_metrics(
         monitors: the monitors' names.
         host: the address to listen on (`0.0.0.0` for every interface).
         port: the port (0: a free one, see `MetricsServer.port`).
+        gate: answer only scrapes with a bearer token it accepts (`lakestack.access`);
+            others get 401 or 403.
 
     Returns:
         The running server; `close()` stops it.
@@ -100,10 +108,33 @@ def serve_metrics(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MonitorCollector(lake, monitors))
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        if gate is None:
+            server, thread = start_http_server(port, addr=host, registry=registry)
+        else:
+            server, thread = _start_gated(registry, gate, host, port)
     except OSError as exc:
         raise MonitoringError(
             f"cannot serve the monitor metrics on {host}:{port}: {exc}; choose another --port "
             "or --host"
         ) from exc
     return MetricsServer(server, thread)
+
+
+def _start_gated(registry: Any, gate: TokenGate, host: str, port: int) -> tuple[Any, Any]:
+    """prometheus_client's WSGI app behind a token gate, in a threading server."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    from lakestack.access import gate_wsgi
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # no line per scrape
+            pass
+
+    app = gate_wsgi(make_wsgi_app(registry), gate)
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread

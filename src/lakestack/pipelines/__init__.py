@@ -40,7 +40,7 @@ from lakestack.pipelines._run_records import (
     RunRecord,
     TaskRun,
 )
-from lakestack.pipelines._run_result import RunResult, RunUpdate
+from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
 from lakestack.pipelines._runner import run_job
 from lakestack.pipelines._scheduler import Launch, Scheduler
 from lakestack.pipelines._steps import external_run_id, finish_run, run_task
@@ -79,6 +79,7 @@ __all__ = [
     "finish_run",
     "kubernetes_manifests",
     "log_tail",
+    "new_run_id",
     "register_engine",
     "run_job",
     "run_lineage",

@@ -113,11 +113,14 @@ def run_task(
         PipelineError: an unknown job or task, or an upstream task that has not succeeded in
             this run.
     """
+    from lakestack.access import authorize
+
     plan, records = _plan(project, job, env)
     if task not in plan.tasks:
         raise PipelineError(
             f"job {job!r} has no task {task!r}; its tasks: {', '.join(plan.order())}"
         )
+    authorize(project, "job.run", plan.environment, obj=f"{job}/{task} of {run_id} ({trigger})")
     spec = engine or project.environment(env).engine
     record, new = _run_record(project, plan, records, run_id, spec, trigger)
     final = records.final_task_runs(run_id)

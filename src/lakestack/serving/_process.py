@@ -2,11 +2,15 @@
 
 `ServerProcess.lakestack_serve` runs `lakestack serve <endpoint>`; the demo, the tests and the
 serving benchmark all start their endpoints through it (the benchmark also runs `mlflow models
-serve` with it, ready on `/health`).
+serve` with it, ready on `/health`; the tests run an object store and a Ray head with it, ready
+when their port listens).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,9 +47,12 @@ class ServerProcess:
         command: the command line.
         port: the port it listens on, on 127.0.0.1.
         log_file: where its stdout and stderr go (appended).
-        ready_path: the path that answers 200 once it serves.
+        ready_path: the path that answers 200 once it serves; None: ready once the port
+            accepts connections (a server that does not speak HTTP).
         env: its environment (default: this process's).
         name: how errors call it.
+        own_group: start it in a process group of its own and signal the whole group when
+            stopping (a server that starts processes of its own, like `ray start`).
 
     Example:
         >>> server = ServerProcess.lakestack_serve(root, "flights_delay", "prod")  # doctest: +SKIP
@@ -56,9 +63,10 @@ class ServerProcess:
     command: Sequence[str]
     port: int
     log_file: Path
-    ready_path: str = "/ready"
+    ready_path: str | None = "/ready"
     env: Mapping[str, str] | None = None
     name: str = "server"
+    own_group: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @classmethod
@@ -121,7 +129,12 @@ class ServerProcess:
         environ = None if self.env is None else dict(self.env)
         with self.log_file.open("ab") as out:
             self.process = subprocess.Popen(
-                list(self.command), stdout=out, stderr=subprocess.STDOUT, env=environ
+                list(self.command),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=environ,
+                start_new_session=self.own_group,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -131,23 +144,34 @@ class ServerProcess:
                     f"{self.name} exited with {code} before it was ready; its log "
                     f"({self.log_file}) ends: {self.log_text()[-_TAIL:]}"
                 )
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self._answers(httpx):
+                return self
             time.sleep(0.2)
         self.stop()
         raise ServingError(
-            f"{self.name} was not ready on {self.url}{self.ready_path} within {timeout:.0f} s; "
+            f"{self.name} was not ready on {self.url}{self.ready_path or ''} within "
+            f"{timeout:.0f} s; "
             f"its log ({self.log_file}) ends: {self.log_text()[-_TAIL:]}"
         )
+
+    def _answers(self, http: Any) -> bool:
+        """Whether it is ready: `ready_path` answers 200, or (without one) the port listens."""
+        if self.ready_path is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                    return True
+            except OSError:
+                return False
+        try:
+            return bool(http.get(self.url + self.ready_path, timeout=2.0).status_code == 200)
+        except http.HTTPError:
+            return False
 
     def ready(self, client: httpx.Client | None = None) -> dict[str, Any]:
         """The JSON body of `GET <ready_path>` (for `lakestack serve`: model and version)."""
         import httpx
 
-        response = (client or httpx).get(self.url + self.ready_path, timeout=5.0)
+        response = (client or httpx).get(self.url + (self.ready_path or "/"), timeout=5.0)
         return dict(response.json())
 
     def stop(self, timeout: float = 60.0) -> bool:
@@ -160,19 +184,41 @@ class ServerProcess:
         if self.process is None:
             return False
         if self.process.poll() is None:
-            self.process.terminate()
+            self._signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
                 return False
+        if self.own_group:  # what the server started may outlive it: wait for the group
+            deadline = time.monotonic() + timeout
+            while self._group_alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self._signal(signal.SIGKILL)
         return self.process.returncode in (0, -15)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown at all (what a crash looks like to the server's state)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+        if self.process is not None and (self.process.poll() is None or self.own_group):
+            self._signal(signal.SIGKILL)
             self.process.wait(10)
+
+    def _signal(self, number: int) -> None:
+        """Send `number` to the process, or to its whole group with `own_group`."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            if self.own_group:
+                os.killpg(self.process.pid, number)  # it leads its group: pid is the group id
+            else:
+                self.process.send_signal(number)
+
+    def _group_alive(self) -> bool:
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def __enter__(self) -> ServerProcess:
         if self.process is None:

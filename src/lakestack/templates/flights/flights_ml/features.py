@@ -22,6 +22,7 @@ import polars as pl
 
 from lakestack.features import FeatureLookup, FeatureStore, TrainingSet
 from lakestack.lake import Lake
+from lakestack.pipelines import TaskContext
 
 WEATHER = "features.weather_hourly"
 PLANES = "features.planes"
@@ -230,6 +231,14 @@ def build_feature_tables(store: FeatureStore) -> dict[str, int]:
             "Each route's arrival delays over the 30 days before `as_of` (by arrival time).",
         ),
     }
+
+
+def refresh(ctx: TaskContext) -> dict[str, int]:
+    """The `features` job's task: every feature table from `silver.*`; their Delta versions.
+
+    Publishing to the online store is a separate step: `lakestack features publish <table>`.
+    """
+    return build_feature_tables(FeatureStore(ctx.lake))
 
 
 def labels(lake: Lake, *, sample: int | None = None, seed: int = 0) -> pl.DataFrame:

@@ -15,27 +15,18 @@ import importlib.util
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from lakestack.serving import ServerProcess, free_port
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on at the moment, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_module(name: str, why: str) -> None:
@@ -46,78 +37,6 @@ def require_module(name: str, why: str) -> None:
     if os.environ.get("LAKESTACK_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message}, and LAKESTACK_REQUIRE_SERVICES=1 requires it")
     pytest.skip(message)
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-@dataclass
-class ServerProcess:
-    """A server command in its own process group, its output in a log file."""
-
-    name: str
-    command: list[str]
-    port: int
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 180.0) -> None:
-        env = {**os.environ, **self.env}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.command,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.tail()}")
-            if _listening(self.port):
-                return
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(
-            f"{self.name} did not listen on {self.port} in {timeout:g} s:\n{self.tail()}"
-        )
-
-    def tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-    def stop(self, grace: float = 30.0) -> None:
-        """SIGTERM the group, wait until it is empty, then SIGKILL what is left."""
-        if self.proc is None:
-            return
-        group = self.proc.pid  # the leader of a new session: its pid is the group id
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(group):
-            with contextlib.suppress(ChildProcessError):
-                self.proc.poll()
-            time.sleep(0.2)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        self.proc = None
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # -- the object store ------------------------------------------------------------------------
@@ -173,10 +92,12 @@ def s3_server_running(workdir: Path) -> Iterator[S3Server]:
     require_module("moto", "the S3-compatible test server")
     port = free_port()
     server = ServerProcess(
-        "moto server",
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         port,
         workdir / "moto.log",
+        ready_path=None,
+        name="moto server",
+        own_group=True,
     )
     server.start(timeout=60)
     s3 = S3Server(f"http://127.0.0.1:{port}")
@@ -186,7 +107,7 @@ def s3_server_running(workdir: Path) -> Iterator[S3Server]:
         yield s3
     finally:
         _restore(saved)
-        server.stop(grace=10)
+        server.stop(timeout=10)
 
 
 # -- the Ray cluster -------------------------------------------------------------------------
@@ -228,14 +149,22 @@ def ray_cluster_running(cpus: int = 2) -> Iterator[RayCluster]:
         "--disable-usage-stats",
         f"--temp-dir={temp_dir}",
     ]
-    server = ServerProcess("ray head", command, client_port, temp_dir / "head.log", env)
+    server = ServerProcess(
+        command,
+        client_port,
+        temp_dir / "head.log",
+        ready_path=None,
+        env={**os.environ, **env},
+        name="ray head",
+        own_group=True,
+    )
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # the clients (this process, the CLI it starts) send the token
     try:
         server.start(timeout=180)
         yield RayCluster(f"ray://127.0.0.1:{client_port}", temp_dir)
     finally:
-        server.stop(grace=30)
+        server.stop(timeout=30)
         _restore(saved)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
@@ -246,3 +175,62 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+# -- the MLflow tracking server --------------------------------------------------------------
+
+
+@dataclass
+class MlflowServer:
+    """`mlflow server` with a PostgreSQL backend and its artifacts on the object store."""
+
+    url: str
+    database: str
+    artifacts: str
+
+
+@contextlib.contextmanager
+def mlflow_server_running(s3: S3Server, admin_uri: str, workdir: Path) -> Iterator[MlflowServer]:
+    """A fresh PostgreSQL database and bucket, and `mlflow server` on them (dropped after).
+
+    Args:
+        s3: the object store for the artifacts (`--artifacts-destination s3://...`).
+        admin_uri: a PostgreSQL URI that may create databases (`postgresql://user@host/db`).
+        workdir: where the server's log goes.
+    """
+    import psycopg
+
+    name = f"lakestack_mlflow_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    bucket = s3.bucket("mlflow")
+    backend = admin_uri.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"), "server",
+        "--backend-store-uri", f"{backend}/{name}",
+        "--artifacts-destination", f"s3://{bucket}/artifacts",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    env = {
+        "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "AWS_DEFAULT_REGION": s3.region,
+    }
+    server = ServerProcess(
+        command,
+        port,
+        workdir / "mlflow-server.log",
+        ready_path="/health",
+        env={**os.environ, **env},
+        name="mlflow server",
+        own_group=True,
+    )
+    try:
+        server.start(timeout=300)
+        yield MlflowServer(f"http://127.0.0.1:{port}", name, f"s3://{bucket}/artifacts")
+    finally:
+        server.stop(timeout=20)
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
