@@ -20,6 +20,7 @@ from _kit.clusters import MlflowServer, S3Server
 from lakestack.config import Project
 from lakestack.errors import GateFailedError
 from lakestack.lake import code_version
+from lakestack.registry import Lineage
 from lakestack.serving import ServerProcess
 
 
@@ -134,10 +135,12 @@ def test_reproduce_against_the_tracking_server(server_kit: Kit) -> None:
         model,
         kit.model,
         signature=infer_signature(x, model.predict_proba(x)),
-        training_tables={"silver.points": 0},
-        params={"C": 0.5},
-        metrics=metrics,
-        entry_point="tinyml.train:reproduce",
+        lineage=Lineage(
+            training_tables={"silver.points": 0},
+            params={"C": 0.5},
+            metrics=metrics,
+            entry_point="tinyml.train:reproduce",
+        ),
     )
     result = kit.registry.reproduce(kit.model, info.version)
     assert result.matches, result.to_dict()

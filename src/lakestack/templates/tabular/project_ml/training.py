@@ -19,7 +19,14 @@ import polars as pl
 
 from lakestack.metric_catalog import DEFAULT_METRIC, HIGHER_IS_BETTER, MODEL_METRICS
 from lakestack.pipelines import TaskContext
-from lakestack.registry import Holdout, ModelRegistry, TrainingInputs, metric
+from lakestack.registry import (
+    Holdout,
+    Lineage,
+    ModelRegistry,
+    TrainingInputs,
+    TrainingPeriod,
+    metric,
+)
 from lakestack.validation import ValidationOptions, infer_schema, validate
 
 from . import features, settings
@@ -287,6 +294,18 @@ def evaluate(ctx: TaskContext) -> dict[str, Any]:
     return {"metrics": metrics}
 
 
+def training_period(data: pl.DataFrame) -> TrainingPeriod | None:
+    """The time range of the train rows, up to the holdout's first time (None without a time
+    column): the regression gate keeps later candidates' holdouts out of it."""
+    if not settings.TIME_COLUMN:
+        return None
+    start = part(data, "train")[settings.TIME_COLUMN].min()
+    end = part(data, "holdout")[settings.TIME_COLUMN].min()
+    if start is None or end is None:
+        return None
+    return TrainingPeriod(settings.TIME_COLUMN, start, end)  # type: ignore[arg-type]
+
+
 def register(ctx: TaskContext) -> dict[str, Any]:
     """Log the model with its lineage and register a new version."""
     from mlflow.models import infer_signature
@@ -298,23 +317,27 @@ def register(ctx: TaskContext) -> dict[str, Any]:
     options: dict[str, Any] = {"serialization_format": "cloudpickle"}
     if settings.PROBLEM != "regression":
         options["pyfunc_predict_fn"] = "predict_proba"  # gates and monitors need probabilities
+    table = _table(ctx)
     info = ModelRegistry(ctx.project, ctx.environment, lake=ctx.lake).log_model(
         model,
         settings.MODEL,
         signature=infer_signature(inputs, scores(model, example)),
         input_example=inputs.head(5),
         flavor_options=options,
-        training_tables={settings.TRAINING_TABLE: prep["version"]},
-        holdout=Holdout(
-            settings.TRAINING_TABLE,
-            prep["version"],
-            settings.LABEL,
-            filters=[["split", "=", "holdout"]],
+        lineage=Lineage(
+            training_tables={settings.TRAINING_TABLE: prep["version"]},
+            holdout=Holdout(
+                settings.TRAINING_TABLE,
+                prep["version"],
+                settings.LABEL,
+                filters=[["split", "=", "holdout"]],
+            ),
+            training_period=training_period(table),
+            data_schema=ctx.upstream["validate_data"]["schema"],
+            metrics=ctx.upstream["evaluate"]["metrics"],
+            params=trained["params"],
+            entry_point=f"{__package__}.training:reproduce",
         ),
-        data_schema=ctx.upstream["validate_data"]["schema"],
-        metrics=ctx.upstream["evaluate"]["metrics"],
-        params=trained["params"],
-        entry_point=f"{__package__}.training:reproduce",
     )
     ctx.record_mlflow_run(str(info.run_id))
     return {"version": info.version}
