@@ -6,6 +6,7 @@ returns the labels in their order with the 5 features, so that its peak memory (
 maximum resident set) is its own:
 
 - lakestack `FeatureStore.build_training_set` (reads the feature table from Delta);
+- the same, split into key ranges joined in Ray tasks (`engine="ray"`, a local Ray of 2 CPUs);
 - DuckDB's ASOF JOIN on the same data (read from the same Delta tables by `deltalake`).
 
 Run: `.venv/bin/python benchmarks/scale_bench.py` (`--labels 1000000` for a quick look).
@@ -63,6 +64,33 @@ def run_lakestack(folder: Path) -> dict[str, float]:
     }
 
 
+def run_lakestack_ray(folder: Path) -> dict[str, float]:
+    """The same join split into 4 key ranges joined in Ray tasks on `LAKESTACK_BENCH_RAY`."""
+    import ray
+
+    from lakestack.features import FeatureLookup, FeatureStore
+    from lakestack.lake import Lake
+
+    ray.init(address=os.environ["LAKESTACK_BENCH_RAY"], log_to_driver=False)
+    lake = Lake(folder / "lake")
+    labels = lake.read_polars("bronze.labels")
+    started = time.perf_counter()
+    result = FeatureStore(lake).build_training_set(
+        labels,
+        [FeatureLookup("features.bench", "key", timestamp_lookup_key="ts")],
+        engine=os.environ["LAKESTACK_BENCH_RAY"],
+        partitions=4,
+    )
+    frame = result.to_polars()
+    seconds = time.perf_counter() - started
+    ray.shutdown()
+    return {
+        "seconds": seconds,
+        "rows": frame.height,
+        "f0_sum": float(frame["f0"].fill_null(0).sum()),
+    }
+
+
 def run_duckdb(folder: Path) -> dict[str, float]:
     import duckdb
 
@@ -113,24 +141,40 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--ray",
+        help="A Ray cluster (ray://host:port) to run the join on as well (it must see /tmp).",
+    )
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
     args = parser.parse_args()
+    if args.ray:
+        os.environ["LAKESTACK_BENCH_RAY"] = args.ray
     folder = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     prepare(folder, args.labels, args.rows, args.keys)
     results: dict[str, dict[str, float]] = {}
-    for kind in ("lakestack", "duckdb"):
+    for kind in ("lakestack", "duckdb", *(["lakestack_ray"] if args.ray else [])):
         runs = [measure(kind, folder) for _ in range(args.repeats)]
         best = min(runs, key=lambda r: r["seconds"])
         best["peak_mb"] = max(r["peak_mb"] for r in runs)
         results[kind] = best
         print(f"{kind:>10}: {best['seconds']:.2f} s, peak {best['peak_mb']:.0f} MB", flush=True)
     mine, theirs = results["lakestack"], results["duckdb"]
-    assert mine["rows"] == theirs["rows"] == args.labels
-    assert abs(mine["f0_sum"] - theirs["f0_sum"]) <= 1e-6 * max(1.0, abs(theirs["f0_sum"]))
+    ray = results.get("lakestack_ray")
+    for other in (theirs, *([ray] if ray else [])):
+        assert mine["rows"] == other["rows"] == args.labels
+        assert abs(mine["f0_sum"] - other["f0_sum"]) <= 1e-6 * max(1.0, abs(theirs["f0_sum"]))
     command = ".venv/bin/python benchmarks/scale_bench.py"
     if (args.labels, args.rows, args.keys) != (10_000_000, 10_000_000, 1_000_000):
         command += f" --labels {args.labels} --rows {args.rows} --keys {args.keys}"
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    ray_row = (
+        f"| lakestack on Ray: 4 key ranges in Ray tasks on {args.ray} (driver's memory) | "
+        f"{ray['seconds']:.2f} | {ray['peak_mb']:.0f} | {ray['seconds'] / theirs['seconds']:.2f} |"
+        if ray
+        else "| lakestack on Ray | not measured in this run (pass `--ray ray://host:port`) | | |"
+    )
+    if args.ray:
+        command += f" --ray {args.ray}"
     body = f"""## Scale: a 10M x 10M point-in-time training set
 
 {args.labels:,} labels x {args.rows:,} feature rows (5 float features, {args.keys:,} keys, event
@@ -140,9 +184,12 @@ times over a year), both read from Delta tables; each contender in a fresh proce
 | implementation | seconds | peak memory (MB) | ratio to DuckDB (seconds) |
 |---|---:|---:|---:|
 | lakestack `build_training_set` (incl. the feature table's Delta read) | {mine["seconds"]:.2f} | {mine["peak_mb"]:.0f} | {mine["seconds"] / theirs["seconds"]:.2f} |
+{ray_row}
 | DuckDB ASOF JOIN, labels' order (incl. the feature table's Delta read) | {theirs["seconds"]:.2f} | {theirs["peak_mb"]:.0f} | 1.00 |
 
-The two results were checked equal (row count and the sum of a feature). Command: `{command}`.
+The results were checked equal (row count and the sum of a feature). On Ray each task reads
+only its key range of the feature table; the peak shown for it is the driver's (labels, the
+gathered result), not the Ray workers'. Command: `{command}`.
 Load average at the end (1/5/15 min): {load}; other work shared the 2 cores.
 """
     if not args.no_write:

@@ -14,8 +14,8 @@ from lakestack import system_tables
 from lakestack.lake import Lake
 from lakestack.pipelines import Records, RunRecord, TaskRun
 from lakestack.registry._transitions import append_transition, new_transition
-from lakestack.serving import InferenceLog, InputSchema
-from lakestack.serving._schema import Column as InputColumn
+from lakestack.serving import MLFLOW_TYPES, InferenceLog, InputSchema
+from lakestack.serving import Column as InputColumn
 from lakestack.system_tables import (
     ALL,
     INFERENCE,
@@ -97,7 +97,7 @@ def test_the_run_and_transition_tables_written_are_the_declared_ones(lake: Lake)
 
 
 def test_the_inference_table_written_is_the_declared_one(lake: Lake, tmp_path: Path) -> None:
-    schema = InputSchema((InputColumn("distance", "double", "float64"),))
+    schema = InputSchema((InputColumn("distance", MLFLOW_TYPES["double"]),))
     log = InferenceLog(lake, "Flights-Delay", tmp_path / "spool", schema=schema)
     log.start()
     log.record(

@@ -37,6 +37,7 @@ __all__ = [
     "AUDIT",
     "DEPLOYMENTS",
     "INFERENCE",
+    "INFERENCE_REJECTED",
     "MODEL_TRANSITIONS",
     "MONITOR_DRIFT",
     "MONITOR_PROFILE",
@@ -232,6 +233,17 @@ INFERENCE = SystemTable(
     reserved=("inputs_json",),
 )
 
+INFERENCE_REJECTED = SystemTable(
+    name="inference.{endpoint}_rejected",
+    columns=_cols(
+        "record_id:string request_id:string variant:string ts:timestamp endpoint:string"
+        " rejected_at:timestamp attempts:int32 reason:string record:string"
+    ),
+    keys=("record_id",),
+    doc="an inference record that could not be appended to `inference.{endpoint}` (its data"
+    " did not fit): the spooled record, intact, as JSON, and why; written by serving",
+)
+
 # -- pipelines -------------------------------------------------------------------------------
 
 RUNS = SystemTable(
@@ -365,6 +377,7 @@ ACCESS_GRANTS = SystemTable(
 )
 
 ALL: tuple[SystemTable, ...] = (
+    INFERENCE_REJECTED,  # before INFERENCE, whose pattern `by_name` would match first
     INFERENCE,
     RUNS,
     TASK_RUNS,

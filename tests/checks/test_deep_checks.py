@@ -61,7 +61,9 @@ def lake_and_registry(tmp_path: Path, mlflow_db: Path) -> Project:
     root = tmp_path / "proj"
     root.mkdir()
     frame = _frame()
-    infer_schema(frame.select("x1", "x2")).save(root / "baseline.json")
+    # the baseline knows a column x3 that the endpoint does not log
+    baseline = frame.select("x1", "x2").with_columns(x3=pl.col("x1") * 2)
+    infer_schema(baseline).save(root / "baseline.json")
     project = write_project(root, environments=["dev"], mlflow_db=mlflow_db, **_sections())
     lake = Lake.for_environment(project, "dev")
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,7 +98,7 @@ def test_deep_names_every_missing_table_column_model_and_alias_then_passes_when_
         time_column="tss",
         slices=["orign"],
         labels={"table": "labels.price", "keys": ["request_id"], "column": "label"},
-        alerts=[{"name": "drift", "when": "drift.psi > 0.2 on x_1"}],
+        alerts=[{"name": "drift", "when": "drift.psi > 0.2 on x3"}],
     )
     typos["models"]["price"]["label"] = "label"
     typos["models"]["price"]["gates"] = {"slices": {"columns": ["orgin"]}}
@@ -126,7 +128,10 @@ def test_deep_names_every_missing_table_column_model_and_alias_then_passes_when_
     assert "did you mean 'ts'" in problems["monitors.price.time_column"]
     assert "did you mean 'origin'" in problems["monitors.price.slices[0]"]
     assert "labels.price has no column 'label'" in problems["monitors.price.labels.column"]
-    assert "did you mean 'x1'" in problems["monitors.price.alerts[0].when"]
+    assert (
+        "no column 'x3' of inference.price; it measures x1, x2"
+        in problems["monitors.price.alerts[0].when"]
+    )
 
     code, out, _ = run(capsys, "validate", "--deep", "-p", str(root), "--env", "dev", "--json")
     assert code == 1 and {p["key"] for p in json.loads(out)["problems"]} == set(problems)

@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
 FEATURES = ["x1", "x2", "x3"]
+EVERY_TYPE = {
+    "flag": "boolean",
+    "count": "integer",
+    "big": "long",
+    "ratio": "float",
+    "amount": "double",
+    "name": "string",
+    "blob": "binary",
+    "when": "datetime",
+}
+"""A column of each MLflow type a signature can name."""
 
 
 def frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -33,13 +44,19 @@ def labels(x: pd.DataFrame, seed: int = 0) -> Any:
     return (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
 
 
-def _write(root: Path, mlflow_db: Path, endpoints: dict[str, Any] | None = None) -> Project:
+def _write(
+    root: Path,
+    mlflow_db: Path,
+    endpoints: dict[str, Any] | None = None,
+    jobs: dict[str, Any] | None = None,
+) -> Project:
     return write_project(
         root,
         name="servetest",
         environments=("dev", "prod"),
         mlflow_db=mlflow_db,
         endpoints=endpoints or {},
+        jobs=jobs,
     )
 
 
@@ -52,10 +69,11 @@ class Served:
         self.project = _write(root, mlflow_db)
         self.registry = ModelRegistry(self.project, "prod")
 
-    def configure(self, **endpoint: Any) -> Project:
+    def configure(self, *, jobs: dict[str, Any] | None = None, **endpoint: Any) -> Project:
+        """Write the project again with the endpoint `tiny` (these settings) and `jobs`."""
         endpoint.setdefault("model", "tiny")
         endpoint.setdefault("log_interval_s", 0.2)
-        self.project = _write(self.root, self.mlflow_db, {"tiny": endpoint})
+        self.project = _write(self.root, self.mlflow_db, {"tiny": endpoint}, jobs)
         self.registry = ModelRegistry(self.project, "prod")
         return self.project
 
@@ -76,6 +94,48 @@ class Served:
         if promote:
             self.registry.promote("tiny", info.version, to=promote, force=True, reason="test")
         return info.version
+
+    def log_typed(
+        self,
+        types: dict[str, str],
+        *,
+        optional: frozenset[str] = frozenset(),
+        name: str = "tiny",
+        promote: str | None = "production",
+    ) -> int:
+        """Log `typed_model()` with input columns of these MLflow types; its version."""
+        info = self.registry.log_model(
+            typed_model(),
+            name,
+            signature=typed_signature(types, optional),
+            flavor="pyfunc",
+        )
+        if promote:
+            self.registry.promote(name, info.version, to=promote, force=True, reason="test")
+        return info.version
+
+
+def typed_model() -> Any:
+    """An MLflow `PythonModel` that takes any columns and answers, per row, how many of its
+    values are not null (a float): a model of any input types, defined here so that
+    cloudpickle stores it by value and a server process loads it without this module."""
+    import mlflow.pyfunc
+
+    class CountValues(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            # no type hints: MLflow would read them as an input schema
+            return [float(model_input.iloc[i].notna().sum()) for i in range(len(model_input))]
+
+    return CountValues()
+
+
+def typed_signature(types: dict[str, str], optional: frozenset[str] = frozenset()) -> Any:
+    """An MLflow signature of named columns of MLflow types (`boolean`, `long`, ...)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = [ColSpec(t, name, required=name not in optional) for name, t in types.items()]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
 
 
 def stopped_gracefully(server: ServerProcess) -> bool:

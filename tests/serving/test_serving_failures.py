@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -10,8 +13,9 @@ from typing import Any
 from _serving_kit import wait_ready
 from starlette.testclient import TestClient
 
+from lakestack.lake import Lake
 from lakestack.registry import LoadedModel
-from lakestack.serving import create_app
+from lakestack.serving import InferenceLog, create_app
 
 
 class _Pyfunc:
@@ -62,3 +66,46 @@ def test_a_failing_model_answers_500_and_keeps_serving(tmp_path: Path) -> None:
                 response = client.post("/invocations", json={"inputs": {"a": [1.0]}})
                 assert response.status_code == status, response.text
             assert client.get("/health").status_code == 200
+
+
+def test_a_failing_replay_is_reported_and_never_keeps_the_endpoint_from_serving(
+    tmp_path: Path, lake: Lake
+) -> None:
+    root = tmp_path / "spool"
+    dead = InferenceLog(lake, "ep", root, interval_s=3600)
+    dead.start()
+    dead.record({"id": "old", "ts": 1, "status": 200, "columns": ["a"], "rows": [[1.0]]})
+    deadline = time.monotonic() + 60
+    while dead.replay_pending:  # its own start is done: then it "dies"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert dead._spool is not None
+    os.close(dead._spool._fd)
+    os.close(dead._spool._lock_fd)  # what the kernel does when a process dies
+    broken = Path(lake.root) / "inference"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("the lake's inference folder is unreachable")
+    log = InferenceLog(lake, "ep", root, interval_s=0.05)
+    log.retry_max_s = 0.2
+    with TestClient(
+        create_app(lambda ref: _model(tmp_path), endpoint="ep", inference_log=log)
+    ) as c:
+        wait_ready(c)
+        _until(lambda: "replay" in str(c.get("/ready").json()["error"]))
+        metrics = c.get("/metrics").text
+        assert 'lakestack_inference_log_replay_pending{endpoint="ep"} 1.0' in metrics
+        assert 'lakestack_inference_log_failures_total{endpoint="ep"} 0.0' not in metrics
+        answered = c.post("/invocations", json={"inputs": {"a": [2.0]}})
+        assert answered.status_code == 200  # served while the log cannot write
+        broken.unlink()
+        _until(lambda: c.get("/ready").json()["inference_log"]["replay_pending"] is False)
+        _until(lambda: c.get("/ready").json()["error"] is None)
+    ids = {r["request_id"] for r in lake.read("inference.ep").to_pylist()}
+    assert ids == {"old", answered.headers["X-Request-ID"]}
+
+
+def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

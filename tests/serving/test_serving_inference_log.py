@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lakestack.lake import Lake
-from lakestack.serving import InferenceLog, InputSchema, inference_table
-from lakestack.serving._schema import Column
+from lakestack.serving import MLFLOW_TYPES, Column, InferenceLog, InputSchema, inference_table
+from lakestack.serving._inference_rows import inference_rows
 
 
 def _record(i: int) -> dict[str, object]:
@@ -27,7 +30,7 @@ def _record(i: int) -> dict[str, object]:
     }
 
 
-SCHEMA = InputSchema((Column("a", "float", "float64"), Column("b", "int", "int64")))
+SCHEMA = InputSchema((Column("a", MLFLOW_TYPES["double"]), Column("b", MLFLOW_TYPES["long"])))
 
 
 def _log(lake: Lake, root: Path) -> InferenceLog:
@@ -60,15 +63,15 @@ def test_a_crash_after_append_before_checkpoint_is_replayed_once(
     for i in range(10, 15):
         dead.record(_record(i))
     # appended to Delta, then "killed" before the checkpoint moved
-    lake.append(inference_table("ep"), dead._to_arrow([_record(i) for i in range(10, 13)]))
-    spool = dead._spool
-    assert spool is not None
-    os.close(spool._fd)
-    os.close(spool._lock_fd)  # what the kernel does when the process dies
+    lake.append(
+        inference_table("ep"),
+        inference_rows([_record(i) for i in range(10, 13)], "ep", dead._types),
+    )
+    _die(dead)
     fresh = _log(lake, root)
-    fresh.start()
-    assert fresh.replayed == 5
+    fresh.start()  # replays in the background; closing waits for it
     fresh.close()
+    assert fresh.replayed == 5
     ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
     assert sorted(ids) == [f"r{i:04d}" for i in range(15)]
     assert list(root.iterdir()) == []
@@ -81,8 +84,8 @@ def test_a_live_process_spool_is_not_replayed(lake: Lake, tmp_path: Path) -> Non
     alive.record(_record(1))
     other = _log(lake, root)
     other.start()
-    assert other.replayed == 0
     other.close()
+    assert other.replayed == 0
     alive.close()
     assert [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()] == ["r0001"]
 
@@ -114,3 +117,134 @@ def test_mixed_records_keep_their_columns_row_by_row(lake: Lake, tmp_path: Path)
         "r0001/production/0",
         "r0001/production/1",
     ]
+
+
+def _rejected(lake: Lake, endpoint: str = "ep") -> list[dict[str, object]]:
+    name = inference_table(endpoint) + "_rejected"
+    return lake.read(name).to_pylist() if lake.exists(name) else []
+
+
+def test_a_record_that_cannot_be_written_is_set_aside_and_blocks_nothing(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """A record whose data does not fit its column (here one spooled by an older version)
+    goes, intact and with its reason, to `inference.<endpoint>_rejected`; the others land."""
+    log = _log(lake, tmp_path / "spool")
+    log.start()
+    log.record(_record(0))
+    poisoned = {**_record(1), "rows": [["not a number", 1]]}
+    log.record(poisoned)
+    log.record(_record(2))
+    log.close()
+    ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
+    assert sorted(ids) == ["r0000", "r0002"]
+    (rejected,) = _rejected(lake)
+    assert rejected["request_id"] == "r0001" and "'a'" in str(rejected["reason"])
+    assert json.loads(str(rejected["record"])) == poisoned
+    assert log.rejected == 1
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def _break_storage(lake: Lake) -> Path:
+    """Make every write to the `inference` schema fail: its folder is a file."""
+    folder = Path(lake.root) / "inference"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    return folder
+
+
+def test_a_storage_outage_is_retried_with_backoff_in_order(lake: Lake, tmp_path: Path) -> None:
+    log = InferenceLog(lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=0.05)
+    log.retry_max_s = 0.2
+    broken = _break_storage(lake)
+    log.start()
+    for i in range(5):
+        log.record(_record(i))
+    _wait_for(lambda: log.error is not None and log.failures >= 2)
+    assert log.backlog == 5 and log.rejected == 0  # nothing dropped, nothing set aside
+    broken.unlink()
+    _wait_for(lambda: log.backlog == 0 and log.error is None)
+    log.close()
+    ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
+    assert ids == [f"r{i:04d}" for i in range(5)]
+    assert _rejected(lake) == []
+
+
+def test_a_replay_that_fails_at_start_is_retried_in_the_background(
+    lake: Lake, tmp_path: Path
+) -> None:
+    root = tmp_path / "spool"
+    dead = _log(lake, root)
+    dead.start()
+    for i in range(3):
+        dead.record(_record(i))
+    _die(dead)
+    broken = _break_storage(lake)
+    fresh = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=0.05)
+    fresh.retry_max_s = 0.2
+    fresh.start()  # returns although the replay cannot be written
+    fresh.record(_record(3))
+    _wait_for(lambda: fresh.error is not None and "replay" in str(fresh.error))
+    broken.unlink()
+    _wait_for(lambda: fresh.backlog == 0 and fresh.replayed == 3)
+    fresh.close()
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == [f"r{i:04d}" for i in range(4)]
+    assert list(root.iterdir()) == []
+
+
+def test_a_poisoned_spool_is_replayed_around_its_bad_record(lake: Lake, tmp_path: Path) -> None:
+    root = tmp_path / "spool"
+    dead = _log(lake, root)
+    dead.start()
+    dead.record(_record(0))
+    dead.record({**_record(1), "rows": [[1.0, "twelve"]]})
+    dead.record(_record(2))
+    _die(dead)
+    fresh = _log(lake, root)
+    fresh.start()
+    fresh.close()
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == ["r0000", "r0002"]
+    assert [r["request_id"] for r in _rejected(lake)] == ["r0001"]
+    assert "'b'" in str(_rejected(lake)[0]["reason"])
+
+
+def _die(log: InferenceLog) -> None:
+    """What the kernel does when the process dies: its spool's files and lock are closed.
+
+    Its writer, done with its start (its own replay), then waits an hour and is never woken.
+    """
+    _wait_for(lambda: not log.replay_pending)
+    spool = log._spool
+    assert spool is not None
+    os.close(spool._fd)
+    os.close(spool._lock_fd)
+    log._spool = None
+    log._stop = True
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_the_table_compacts_itself_every_n_appends(lake: Lake, tmp_path: Path) -> None:
+    log = InferenceLog(
+        lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=3600, optimize_every=4
+    )
+    log.start()
+    for i in range(9):
+        log.record(_record(i))
+        log.flush()  # one append each: a busy endpoint's many small commits
+    log.close()
+    operations = [c.operation for c in reversed(lake.history(inference_table("ep")))]
+    assert operations.count("OPTIMIZE") == 2, operations
+    assert operations.index("OPTIMIZE") == 4  # after the fourth append
+    table = lake.open(inference_table("ep"))
+    assert len(table.file_uris()) <= 2  # 9 appends, 2 compactions: 1 file, then 1 appended
+    ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
+    assert ids == [f"r{i:04d}" for i in range(9)]

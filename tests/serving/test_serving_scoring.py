@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from lakestack.cli import app
 from lakestack.errors import SchemaEvolutionError, ServingError
 from lakestack.lake import Lake
+from lakestack.pipelines import run_job, table_lineage
 from lakestack.serving import parse_model_ref, score_table
 
 
@@ -134,3 +135,35 @@ def test_a_failed_append_stops_the_run_and_an_unknown_engine_is_refused(served: 
         score_table(served.project, "tiny@1", "silver.rows", "gold.s", "prod", columns=["nope"])
     with pytest.raises(ServingError, match="local, ray or ray://host:port"):
         score_table(served.project, "tiny@1", "silver.rows", "gold.s", "prod", engine="dask")
+
+
+SCORING_TASK = """
+from lakestack.serving import score_table
+
+
+def score(ctx):
+    result = score_table(
+        ctx.project, "tiny@production", "silver.rows@0", "gold.scores", ctx.environment,
+        lake=ctx.lake,
+    )
+    return {"rows": result.rows, "version": result.output_version}
+"""
+
+
+def test_a_scoring_task_records_what_it_read_and_wrote_in_lineage(served: Served) -> None:
+    served.log_sklearn()
+    jobs = {"batch_inference": {"tasks": [{"name": "score", "run": "scoring_task:score"}]}}
+    project = served.configure(jobs=jobs)
+    (served.root / "scoring_task.py").write_text(SCORING_TASK)
+    lake = Lake.for_environment(project, "prod")
+    lake.append("silver.rows", frame(50, seed=8))  # version 0, the one scored
+    lake.append("silver.rows", frame(5, seed=9))  # version 1
+    result = run_job(project, "batch_inference", env="prod")
+    assert result.ok, result.tasks
+    assert result.output("score")["rows"] == 50
+    lineage = table_lineage(project, "gold.scores", env="prod")
+    assert [(e.run_id, e.version) for e in lineage.writes] == [
+        (result.run_id, result.output("score")["version"])
+    ]
+    assert [(e.table, e.version) for e in lineage.upstream] == [("silver.rows", 0)]
+    assert table_lineage(project, "silver.rows", env="prod").downstream_tables == ["gold.scores"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -102,3 +103,46 @@ def test_two_workers_each_spool_and_flush_on_sigterm(
     counts = Counter(r["request_id"] for r in _table(served))
     assert counts == dict.fromkeys(ids, 1)
     assert list(spool_root(project, "prod", "tiny").iterdir()) == []
+
+
+def test_a_boolean_model_is_logged_across_a_restart(
+    served: Served, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """Every record of a model with a boolean input reaches Delta, and a restart is ready."""
+    served.log_typed({"flag": "boolean", "x": "double"})
+    project = served.configure(log_interval_s=60.0)
+    server = server_factory(project).start()
+    ids = []
+    for i in range(3):
+        body = {"dataframe_records": [{"flag": i % 2 == 0, "x": float(i)}]}
+        response = httpx.post(server.url + "/invocations", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        ids.append(response.headers["X-Request-ID"])
+    assert stopped_gracefully(server)
+    restarted = server_factory(project).start()
+    assert httpx.get(restarted.url + "/ready", timeout=10).json()["status"] == "ready"
+    assert stopped_gracefully(restarted)
+    rows = {r["request_id"]: r["flag"] for r in _table(served)}
+    assert rows == dict(zip(ids, [True, False, True], strict=True))
+
+
+def test_a_client_that_disconnects_mid_body_is_not_a_model_error(
+    served: Served, server_factory: Callable[..., ServerProcess]
+) -> None:
+    served.log_sklearn()
+    project = served.configure(log_interval_s=60.0)
+    server = server_factory(project).start()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n" + b'{"instances": [[1.0, '
+        )
+    deadline = time.monotonic() + 60
+    while 'status="499"' not in (metrics := httpx.get(server.url + "/metrics").text):
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.1)
+    assert 'kind="disconnected"' in metrics
+    assert 'kind="model"' not in metrics and 'status="500"' not in metrics
+    assert stopped_gracefully(server)
+    (row,) = _table(served)
+    assert row["status"] == 499 and "disconnected" in str(row["error"])

@@ -29,7 +29,7 @@ from lakestack.config import load_project
 from lakestack.lake import Lake
 from lakestack.monitoring import prometheus_metrics, run_monitor
 from lakestack.registry import load_model
-from lakestack.serving import create_app
+from lakestack.serving import InferenceLog, create_app
 from lakestack.validation import infer_schema
 
 DASHBOARD = (
@@ -125,7 +125,9 @@ def _serving_exposition(tmp_path: Path) -> str:
         pyfunc_predict_fn="predict_proba",
     )
     loaded = load_model(path)
-    with TestClient(create_app(lambda ref: loaded, endpoint="flights")) as client:
+    log = InferenceLog(Lake(tmp_path / "lake"), "flights", tmp_path / "spool")  # logs by default
+    app = create_app(lambda ref: loaded, endpoint="flights", inference_log=log)
+    with TestClient(app) as client:
         deadline = time.monotonic() + 60
         while client.get("/ready").status_code != 200:
             assert time.monotonic() < deadline, client.get("/ready").json()

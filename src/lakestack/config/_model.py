@@ -346,6 +346,12 @@ class EndpointConfig(_Strict):
         default=False,
         description="fsync each spooled record (survives power loss, not only a crash).",
     )
+    log_optimize_every: int = Field(
+        default=100,
+        ge=0,
+        description="Compact the inference table (`Lake.optimize`) after this many appends, so "
+        "a busy endpoint does not leave thousands of small files; 0 never compacts.",
+    )
     allow_missing: bool = Field(
         default=False, description="Accept null in number inputs (passed as NaN)."
     )

@@ -181,7 +181,14 @@ class FeatureStore:
 
     # -- training sets ----------------------------------------------------------------------
 
-    def build_training_set(self, labels: Any, lookups: Sequence[FeatureLookup]) -> TrainingSet:
+    def build_training_set(
+        self,
+        labels: Any,
+        lookups: Sequence[FeatureLookup],
+        *,
+        engine: str | None = None,
+        partitions: int = 8,
+    ) -> TrainingSet:
         """Join labels to features point in time.
 
         For each label row at time t, each lookup takes the latest feature row with the same
@@ -191,6 +198,9 @@ class FeatureStore:
         Args:
             labels: the labels (Arrow, Polars, pandas), with the lookups' key and time columns.
             lookups: one `FeatureLookup` per feature table.
+            engine: `ray` or `ray://host:port` to join `partitions` key ranges in Ray tasks
+                (for tables larger than one machine is comfortable with); the same result.
+            partitions: the number of key ranges on Ray.
 
         Returns:
             The labels (same rows, same order) with the feature columns, and the spec.
@@ -199,6 +209,12 @@ class FeatureStore:
             FeatureError: empty labels; a lookup key or time column missing from the labels or
                 of a type that cannot match the table's; a feature name clashing with a column.
         """
+        if engine is not None and engine != "local":
+            from lakestack.features._partitioned import build_training_set_on_ray
+
+            return build_training_set_on_ray(
+                self.lake, labels, lookups, partitions=partitions, address=engine
+            )
         return _training_set.build_training_set(self.lake, labels, lookups)
 
     # -- online store -----------------------------------------------------------------------

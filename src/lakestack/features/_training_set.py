@@ -18,7 +18,7 @@ from lakestack.features._asof import match_rows
 from lakestack.features._data import to_polars
 from lakestack.features._spec import FeatureLookup, FeatureSpec
 from lakestack.features._tables import FeatureTable, get_feature_table
-from lakestack.lake import Lake
+from lakestack.lake import Filters, Lake
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -214,8 +214,19 @@ def join_point_in_time(
     return match_rows(label_keys, feature_keys, label_time, feature_time, units)
 
 
-def build_training_set(lake: Lake, labels: Any, lookups: Sequence[FeatureLookup]) -> TrainingSet:
-    """Join labels to feature tables point in time (see `FeatureStore.build_training_set`)."""
+def build_training_set(
+    lake: Lake,
+    labels: Any,
+    lookups: Sequence[FeatureLookup],
+    *,
+    filters: Mapping[str, Filters] | None = None,
+) -> TrainingSet:
+    """Join labels to feature tables point in time (see `FeatureStore.build_training_set`).
+
+    Args:
+        filters: per feature table, a filter of the rows to read (a key range, when the labels
+            were partitioned by it); the labels' matches must all be within it.
+    """
     import polars as pl
     import pyarrow as pa
 
@@ -255,7 +266,10 @@ def build_training_set(lake: Lake, labels: Any, lookups: Sequence[FeatureLookup]
         for _, t, _, features in plans:
             if t.name == name:
                 needed.update(dict.fromkeys(features))
-        reads[(name, version)] = lake.read(name, columns=list(needed), version=version)
+        subset = (filters or {}).get(name)
+        reads[(name, version)] = lake.read(
+            name, columns=list(needed), version=version, filters=subset
+        )
 
     columns: dict[str, pl.Series] = {}
     types: dict[str, str] = {}

@@ -569,6 +569,29 @@ class Lake:
         self._emit("read", environment or self.environment, str(ref), table.version(), "read")
         return result
 
+    def scan(
+        self,
+        name: str | TableName | TableRef,
+        *,
+        version: int | None = None,
+        as_of: datetime | str | None = None,
+        environment: str | None = None,
+    ) -> tuple[pa.dataset.Dataset, int]:
+        """A table (or a version of it) as an Arrow dataset to stream batch by batch, recorded
+        as a read of that version like `read` (what lineage sees).
+
+        Returns:
+            The dataset and the Delta version it reads.
+
+        Raises:
+            TableNotFoundError: no such table.
+            LakeError: a version that does not exist.
+        """
+        table = self.open(name, version=version, as_of=as_of, environment=environment)
+        ref = name.name if isinstance(name, TableRef) else TableRef.parse(str(name)).name
+        self._emit("read", environment or self.environment, str(ref), table.version(), "read")
+        return table.to_pyarrow_dataset(), table.version()
+
     def read_polars(self, name: str | TableName | TableRef, **kwargs: Any) -> pl.DataFrame:
         """`read` as a Polars DataFrame; the same arguments."""
         import polars as pl

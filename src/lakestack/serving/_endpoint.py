@@ -1,180 +1,434 @@
-"""An endpoint of lakestack.yaml, built into an app and run under uvicorn."""
+"""The online endpoint: an object answering MLflow scoring requests and logging every one.
+
+`Endpoint` holds the parts, each of which can be read, tested and profiled by name:
+
+- `slots` (`_state.py`): the loaded models by variant (production, canary, shadow), swapped
+  live when the registry's aliases move;
+- `invocations`: `POST /invocations`, read (`rows`), scored (`score`), logged, answered;
+- `shadow`: the shadow variant scoring an answered request, logged and not returned;
+- `readiness`: what `GET /ready` answers;
+- `records` (`_record.py`): the one builder of inference records;
+- `routes()`: the routes of the ASGI app `app`; a subclass adds its own.
+
+`create_app` builds one from a model loader and returns its ASGI app.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import gc
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from lakestack.errors import ServingError
-from lakestack.serving._app import Limits, create_app
-from lakestack.serving._context import ContextColumns
-from lakestack.serving._state import Traffic
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from lakestack.serving._http import (
+    FastApp,
+    error_response,
+    json_response,
+    read_body,
+    request_ids,
+)
+from lakestack.serving._metrics import EndpointMetrics
+from lakestack.serving._microbatch import MicroBatcher
+from lakestack.serving._model import ServedModel, jsonable
+from lakestack.serving._openapi import openapi_document
+from lakestack.serving._payload import Rows, conform, parse_body
+from lakestack.serving._record import Context, InferenceRecords
+from lakestack.serving._schema import ServingInputError
+from lakestack.serving._state import ModelSlots, Traffic
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-    from lakestack.config import EndpointConfig, Project
     from lakestack.registry import LoadedModel
-
-__all__ = ["endpoint_app", "serve", "spool_root"]
-
-_ENV_PROJECT = "LAKESTACK_SERVE_PROJECT"
-_ENV_ENDPOINT = "LAKESTACK_SERVE_ENDPOINT"
-_ENV_ENVIRONMENT = "LAKESTACK_SERVE_ENV"
-_ENV_WORKERS = "LAKESTACK_SERVE_WORKERS"
-_TOKEN_PATHS = ("/invocations", "/v2/", "/metrics")  # with `auth: token`; health stays open
-
-
-def _config(project: Project, name: str) -> EndpointConfig:
-    try:
-        return project.config.endpoints[name]
-    except KeyError:
-        known = ", ".join(project.config.endpoints) or "none"
-        raise ServingError(
-            f"{project.file}: no endpoint {name!r}; declared endpoints: {known}. "
-            f"Add `endpoints.{name}` with its model to lakestack.yaml."
-        ) from None
-
-
-def spool_root(project: Project, environment: str, endpoint: str) -> Path:
-    """Where an endpoint's processes spool inference records before Delta."""
-    return project.state_dir / environment / "serving" / endpoint / "spool"
-
-
-def endpoint_app(
-    project: Project,
-    name: str,
-    environment: str | None = None,
-    *,
-    workers: int = 1,
-    freeze_gc: bool = False,
-) -> Starlette:
-    """The ASGI app of `endpoints.<name>` in an environment.
-
-    It serves the version holding the endpoint's `stage` alias, follows the alias, splits
-    traffic as `traffic` says, looks features up by key when the model has a feature spec,
-    and logs every request to `inference.<name>` (unless `log_inference: false`). With
-    several `workers` sharing a socket, each loads its model before accepting connections,
-    so no request reaches a worker that is still loading.
-
-    Raises:
-        ServingError: no such endpoint, or an invalid traffic policy.
-    """
-    from lakestack.registry import ModelRegistry
-    from lakestack.serving._features import FeatureFiller
+    from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
-    config = _config(project, name)
-    env = project.environment(environment)
-    registry = ModelRegistry(project, env.name)
-    traffic = Traffic.from_config(config.stage, dict(config.traffic))
+__all__ = ["Endpoint", "Limits", "Tuning", "create_app"]
 
-    def loader(ref: str | int) -> LoadedModel:
-        return registry.load_model(config.model, ref)
+log = logging.getLogger("lakestack.serving")
 
-    def alias_lookup(alias: str) -> int | None:
-        holder = registry.alias_holder(config.model, alias)
-        return None if holder is None else holder.version
-
-    context = ContextColumns(dict(config.context_columns)) if config.context_columns else None
-    log = None
-    if config.log_inference:
-        log = InferenceLog(
-            registry.lake,
-            name,
-            spool_root(project, env.name, name),
-            interval_s=config.log_interval_s,
-            fsync=config.log_fsync,
-        )
-        if context is not None:
-            log.add_types(context.arrow_types())
-    app = create_app(
-        loader,
-        endpoint=name,
-        traffic=traffic,
-        inference_log=log,
-        limits=Limits(
-            max_body_bytes=config.max_body_bytes,
-            max_rows=config.max_rows,
-            allow_missing=config.allow_missing,
-        ),
-        alias_lookup=alias_lookup if config.poll_interval_s > 0 else None,
-        poll_interval_s=config.poll_interval_s or 30.0,
-        feature_fill=FeatureFiller(project, env.name, unknown_keys=config.unknown_keys),
-        load_before_serving=workers > 1,
-        freeze_gc=freeze_gc,
-        context=context,
-        batch_wait_ms=config.batch_wait_ms,
-        batch_max_rows=config.batch_max_rows,
-    )
-    if config.auth == "token":  # refused before the app sees it: not scored, not logged
-        from lakestack.access import BearerAuth, TokenGate
-
-        app.add_middleware(BearerAuth, gate=TokenGate(project, env.name), paths=_TOKEN_PATHS)
-    return app
+FeatureFill = Callable[[ServedModel, Rows], Rows]
 
 
-def app_from_env() -> Starlette:
-    """The uvicorn factory of `serve`: the endpoint named by `LAKESTACK_SERVE_*`."""
-    from lakestack.config import load_project
+@dataclass(frozen=True)
+class Limits:
+    """What a request may be.
 
-    project = load_project(os.environ[_ENV_PROJECT])
-    return endpoint_app(
-        project,
-        os.environ[_ENV_ENDPOINT],
-        os.environ[_ENV_ENVIRONMENT],
-        workers=int(os.environ.get(_ENV_WORKERS, "1")),
-        freeze_gc=True,  # a serving process: see `create_app`
-    )
+    Attributes:
+        max_body_bytes: larger bodies get 413.
+        max_rows: more rows get 413.
+        allow_missing: null in a number column is passed to the model as NaN (else 422).
+        inline_rows: batches up to this size are scored on the event loop (no thread hop;
+            the NumPy fast path takes microseconds); larger ones in a worker thread.
+    """
+
+    max_body_bytes: int = 8 << 20
+    max_rows: int = 100_000
+    allow_missing: bool = False
+    inline_rows: int = 256
 
 
-def serve(
-    project: Project,
-    name: str,
-    environment: str | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    workers: int | None = None,
-    log_level: str = "info",
-) -> None:
-    """Run an endpoint under uvicorn until SIGINT/SIGTERM (then in-flight requests finish
-    and the inference log is flushed).
+@dataclass(frozen=True)
+class Tuning:
+    """How an endpoint scores and starts.
+
+    Attributes:
+        fast_path: score LightGBM and scikit-learn models on NumPy arrays.
+        batch_wait_ms: above 0, requests scored in a worker thread (no NumPy fast path, or
+            more than `Limits.inline_rows` rows) without `params` are micro-batched: the first
+            waits at most this many milliseconds for others to the same model version, then
+            one `predict` call scores them all (see `_microbatch.py`).
+        batch_max_rows: a micro-batch is scored as soon as it has this many rows.
+        load_before_serving: finish loading (or failing to load) before accepting connections:
+            what several workers sharing one socket need, since a probe of `/ready` reaches
+            only one of them.
+        freeze_gc: once loaded, move every object to the garbage collector's permanent
+            generation, so that its full collections do not walk the loaded libraries and
+            model (tens of milliseconds each, which every in-flight request waits out). For a
+            process that only serves; tests leave it off.
+        poll_interval_s: seconds between checks of the aliases (with an alias lookup).
+    """
+
+    fast_path: bool = True
+    batch_wait_ms: float = 0.0
+    batch_max_rows: int = 256
+    load_before_serving: bool = False
+    freeze_gc: bool = False
+    poll_interval_s: float = 30.0
+
+
+class Endpoint:
+    """One online endpoint: its models, its request handling and its inference log.
+
+    The models are loaded in a background thread at start-up: `/health` answers at once,
+    `/ready` and `/invocations` once the production model is loaded.
 
     Args:
-        port: default `endpoints.<name>.port`.
-        workers: processes (default `endpoints.<name>.workers`); each has its own spool.
+        slots: the models by variant, with their loader (and alias lookup, to follow the
+            registry).
+        name: the endpoint's name (metrics labels, the inference table).
+        inference_log: where every request is logged (None: not logged).
+        limits: request limits.
+        feature_fill: looks missing feature columns up by the request's entity keys.
+        context: request columns logged with each row but not given to the model.
+        tuning: how it scores and starts.
     """
-    import uvicorn
 
-    from lakestack.access import authorize
+    def __init__(
+        self,
+        slots: ModelSlots,
+        *,
+        name: str = "model",
+        inference_log: InferenceLog | None = None,
+        limits: Limits | None = None,
+        feature_fill: FeatureFill | None = None,
+        context: ContextColumns | None = None,
+        tuning: Tuning | None = None,
+    ) -> None:
+        self.name = name
+        self.slots = slots
+        self.metrics = slots.metrics or EndpointMetrics(name)
+        slots.metrics = self.metrics
+        self.log = inference_log
+        self.records = None if inference_log is None else InferenceRecords(inference_log)
+        self.limits = limits or Limits()
+        self.feature_fill = feature_fill
+        self.context = context
+        self.tuning = tuning or Tuning()
+        wait = self.tuning.batch_wait_ms
+        self.batcher = MicroBatcher(wait / 1000.0, self.tuning.batch_max_rows) if wait > 0 else None
+        self.error: str | None = None
+        self._next_id = request_ids()
+        self._background: set[asyncio.Future[Any]] = set()
+        if inference_log is not None:
+            slots.on_load.append(lambda served: inference_log.add_schema(served.schema))
+            self.metrics.watch(inference_log)
+        self.app = FastApp(self.invocations, routes=self.routes(), lifespan=self._lifespan)
+        self.app.state.endpoint = self
 
-    config = _config(project, name)
-    env = project.environment(environment)
-    authorize(project, "endpoint.serve", env.name, obj=name)
-    os.environ[_ENV_PROJECT] = str(project.root)
-    os.environ[_ENV_ENDPOINT] = name
-    os.environ[_ENV_ENVIRONMENT] = env.name
-    workers = workers or config.workers
-    os.environ[_ENV_WORKERS] = str(workers)
-    uvicorn.run(
-        "lakestack.serving._endpoint:app_from_env",
-        factory=True,
-        host=host,
-        port=port or config.port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        loop=_pick("uvloop", "uvloop"),
-        http=_pick("httptools", "httptools"),
+    # -- life ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the models, open the inference log, follow the registry (the loading thread)."""
+        try:
+            self.slots.load_all()
+            if self.log is not None:
+                self.log.start()
+        except Exception as exc:
+            self.error = self.slots.error or f"the inference log did not open: {exc}"
+            log.exception("endpoint %s did not start", self.name)
+            return
+        if self.slots.alias_lookup is not None:
+            self.slots.follow(self.tuning.poll_interval_s)
+        if self.tuning.freeze_gc:
+            gc.collect()
+            gc.freeze()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        loading = threading.Thread(target=self.start, name="model-loader", daemon=True)
+        loading.start()
+        if self.tuning.load_before_serving:
+            await run_in_threadpool(loading.join)
+        yield
+        self.slots.stop()
+        if self._background:
+            await asyncio.wait(self._background, timeout=10)
+        loading.join()
+        if self.log is not None and self.log.started.is_set():
+            await run_in_threadpool(self.log.close)
+
+    @property
+    def ready(self) -> bool:
+        """Whether requests are scored: the production model is loaded and the log open."""
+        return self.slots.ready and (self.log is None or self.log.started.is_set())
+
+    def readiness(self) -> tuple[int, dict[str, Any]]:
+        """`/ready`: 200 with the version served and the inference log's state, else 503.
+
+        A log that cannot write yet (a replay or an append failing) keeps the endpoint
+        serving: its records wait in the spool, and `error` says what fails.
+        """
+        if not self.ready:
+            return 503, {"status": "loading", "error": self.slots.error or self.error}
+        served = self.slots.models["production"]
+        body: dict[str, Any] = {"status": "ready", "model": served.name, "version": served.version}
+        if self.log is not None:
+            body["error"] = self.log.error
+            body["inference_log"] = {
+                "backlog": self.log.backlog,
+                "replay_pending": self.log.replay_pending,
+                "rejected": self.log.rejected,
+                "error": self.log.error,
+            }
+        return 200, body
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    async def invocations(self, request: Request) -> Response:
+        """`POST /invocations`: answer the request and log it (every status but 503)."""
+        started = time.perf_counter()
+        request_id = self._next_id()
+        if not self.ready:
+            problem = self.slots.error or self.error or "the model is loading"
+            return error_response(
+                503, f"endpoint {self.name!r} is not ready: {problem}", request_id
+            )
+        variant, served = self.slots.pick()
+        raw: Rows | None = None
+        rows: Rows | None = None
+        context: Context | None = None
+        predictions: list[Any] | None = None
+        status, kind, message = 200, None, None
+        try:
+            raw, rows, context = await self.rows(request, served)
+            predictions = await self.score(served, rows)
+        except ServingInputError as exc:
+            status, kind, message = exc.status, exc.kind, str(exc)
+        except Exception as exc:
+            status, kind, message = _model_failure(exc)
+        elapsed = time.perf_counter() - started
+        if self.records is not None:
+            self.records.add(
+                request_id,
+                variant,
+                served,
+                status=status,
+                seconds=elapsed,
+                error=message,
+                rows=rows,
+                context=context,
+                outputs=predictions,
+            )
+        self.metrics.observe(status, elapsed, kind)
+        if status != 200:
+            return error_response(status, message or "", request_id)
+        assert predictions is not None and raw is not None
+        self.metrics.predictions(predictions, variant)
+        shadow = self.slots.models.get("shadow")
+        if shadow is not None:
+            task = asyncio.ensure_future(self.shadow(shadow, raw, context, request_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return json_response({"predictions": predictions}, headers={"X-Request-ID": request_id})
+
+    async def rows(
+        self, request: Request, served: ServedModel
+    ) -> tuple[Rows, Rows, Context | None]:
+        """A request's rows: as sent (with features looked up and context columns dropped),
+        and checked into the model's input order; and its context columns.
+
+        Raises:
+            ServingInputError: a request that cannot be scored, naming the field.
+        """
+        body = await read_body(request, self.limits.max_body_bytes)
+        rows = parse_body(body, request.headers.get("content-type", "application/json"))
+        if not rows.rows:
+            raise ServingInputError(
+                "the request has no rows: send at least one", status=400, kind="malformed"
+            )
+        if len(rows.rows) > self.limits.max_rows:
+            raise ServingInputError(
+                f"{len(rows.rows)} rows; the limit is {self.limits.max_rows} per request",
+                status=413,
+                kind="too_large",
+            )
+        context = self.context.take(rows) if self.context is not None else None
+        fill = self.feature_fill
+        if fill is not None and _may_fill(fill, served, rows):
+            rows = await run_in_threadpool(fill, served, rows)
+        if context is not None and self.context is not None:
+            rows = self.context.drop(rows, served.schema.names if served.schema else None)
+        return rows, conform(rows, served.schema, allow_missing=self.limits.allow_missing), context
+
+    async def score(self, served: ServedModel, rows: Rows) -> list[Any]:
+        """Predictions for checked rows: inline on the NumPy fast path, else micro-batched or
+        in a worker thread."""
+        if served.fast is not None and len(rows.rows) <= self.limits.inline_rows:
+            return jsonable(served.predict(rows.columns, rows.rows, rows.params))
+        if self.batcher is not None and not rows.params:
+            return await self.batcher.predict(served, rows.columns, rows.rows)
+        output = await run_in_threadpool(served.predict, rows.columns, rows.rows, rows.params)
+        return jsonable(output)
+
+    async def shadow(
+        self, shadow: ServedModel, raw: Rows, context: Context | None, request_id: str
+    ) -> None:
+        """Score an answered request with the shadow variant; log it, return nothing."""
+        started = time.perf_counter()
+        status, message = 200, None
+        checked: Rows | None = None
+        predictions: list[Any] | None = None
+        try:
+            checked = conform(raw, shadow.schema, allow_missing=self.limits.allow_missing)
+            output = await run_in_threadpool(shadow.predict, checked.columns, checked.rows)
+            predictions = jsonable(output)
+        except ServingInputError as exc:
+            status, message = exc.status, str(exc)
+        except Exception as exc:
+            status, message = 500, f"the shadow model failed: {type(exc).__name__}: {exc}"
+        if self.records is not None:
+            self.records.add(
+                request_id,
+                "shadow",
+                shadow,
+                status=status,
+                seconds=time.perf_counter() - started,
+                error=message,
+                rows=checked,
+                context=context,
+                outputs=predictions,
+            )
+        if predictions is not None:
+            self.metrics.predictions(predictions, "shadow")
+
+    # -- routes -------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        """The app's routes; `POST /invocations` also takes a short way (see `FastApp`)."""
+        return [
+            Route("/invocations", self.invocations, methods=["POST"]),
+            Route("/health", self._health, methods=["GET"]),
+            Route("/ping", self._health, methods=["GET"]),
+            Route("/ready", self._ready, methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+            Route("/openapi.json", self._openapi, methods=["GET"]),
+        ]
+
+    async def _health(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def _ready(self, request: Request) -> Response:
+        status, body = self.readiness()
+        return json_response(body, status)
+
+    async def _metrics(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def _openapi(self, request: Request) -> Response:
+        served = self.slots.models.get("production")
+        document = openapi_document(
+            self.name,
+            None if served is None else served.schema,
+            context=self.context,
+            allow_missing=self.limits.allow_missing,
+        )
+        return json_response(document)
+
+
+def create_app(
+    loader: Callable[[str | int], LoadedModel],
+    *,
+    endpoint: str = "model",
+    traffic: Traffic | None = None,
+    inference_log: InferenceLog | None = None,
+    limits: Limits | None = None,
+    alias_lookup: Callable[[str], int | None] | None = None,
+    feature_fill: FeatureFill | None = None,
+    context: ContextColumns | None = None,
+    tuning: Tuning | None = None,
+    **options: Any,
+) -> Starlette:
+    """The ASGI app of an `Endpoint` serving the models `loader` loads.
+
+    Args:
+        loader: loads a model by alias (`"production"`) or version number.
+        endpoint: the endpoint's name (metrics labels, the inference table).
+        traffic: the aliases answering and mirroring requests (default: `production` only).
+        inference_log: where every request is logged (None: not logged).
+        limits: request limits.
+        alias_lookup: the version an alias points to now; with it the app follows the
+            registry, polling every `tuning.poll_interval_s` seconds.
+        feature_fill: looks missing feature columns up by the request's entity keys.
+        context: request columns logged with each row but not given to the model.
+        tuning: how it scores and starts.
+        **options: fields of `Tuning` given one by one (`batch_wait_ms=2`, ...).
+
+    Example:
+        >>> app = create_app(lambda ref: registry.load_model("flights_delay", ref))
+        ... # doctest: +SKIP
+    """
+    if options:
+        tuning = Tuning(**{**(tuning or Tuning()).__dict__, **options})
+    tuning = tuning or Tuning()
+    slots = ModelSlots(
+        loader,
+        traffic or Traffic(),
+        alias_lookup=alias_lookup,
+        metrics=EndpointMetrics(endpoint),
+        fast_path=tuning.fast_path,
     )
+    return Endpoint(
+        slots,
+        name=endpoint,
+        inference_log=inference_log,
+        limits=limits,
+        feature_fill=feature_fill,
+        context=context,
+        tuning=tuning,
+    ).app
 
 
-def _pick(module: str, choice: str) -> str:
-    """`choice` when `module` imports (uvloop's event loop, httptools' C parser), else
-    uvicorn's `auto` (asyncio, h11)."""
-    import importlib.util
+def _may_fill(fill: FeatureFill, served: ServedModel, rows: Rows) -> bool:
+    """False when the filler says, without I/O, that it has nothing to do (no thread hop)."""
+    needs = getattr(fill, "needs_lookup", None)
+    return True if needs is None else bool(needs(served, rows))
 
-    return choice if importlib.util.find_spec(module) is not None else "auto"
+
+def _model_failure(exc: Exception) -> tuple[int, str, str]:
+    """A model error: MLflow's schema enforcement is the client's fault (422), else 500."""
+    if type(exc).__name__ == "MlflowException":
+        code = str(getattr(exc, "error_code", ""))
+        if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
+            return 422, "schema", str(getattr(exc, "message", exc))
+    log.exception("the model failed to score a request")
+    return 500, "model", f"the model failed: {type(exc).__name__}: {exc}"

@@ -149,7 +149,7 @@ def fill_features(
     out = []
     for i, row in enumerate(rows.rows):
         out.append([row[positions[n]] for n in keep] + [looked[n][i] for n in missing])
-    return Rows(columns, out, rows.params, rows.format)
+    return Rows(columns, out, rows.params, rows.format, rows.extra)
 
 
 def _by_clock(spec: FeatureSpec, given: list[str]) -> dict[str | None, list[FeatureLookup]]:

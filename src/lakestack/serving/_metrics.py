@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from lakestack.serving._inference_log import InferenceLog
 
 __all__ = ["EndpointMetrics"]
 
@@ -58,12 +64,6 @@ class EndpointMetrics:
             ["endpoint", "model", "variant"],
             registry=self.registry,
         )
-        self.log_backlog = Gauge(
-            "lakestack_inference_log_backlog",
-            "Inference records spooled but not yet in Delta.",
-            ["endpoint"],
-            registry=self.registry,
-        ).labels(**labels)
 
     def observe(self, status: int, seconds: float, kind: str | None = None) -> None:
         child = self._children.get(("requests", status))
@@ -94,5 +94,63 @@ class EndpointMetrics:
             -1 if version is None else version
         )
 
+    def watch(self, inference_log: InferenceLog) -> None:
+        """Export the state of an inference log with every scrape."""
+        self.registry.register(_LogCollector(self._labels["endpoint"], inference_log))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LogCollector(Collector):
+    """The inference log's figures, read when Prometheus scrapes."""
+
+    def __init__(self, endpoint: str, inference_log: InferenceLog) -> None:
+        self.endpoint = endpoint
+        self.log = inference_log
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["endpoint"]
+        value = [self.endpoint]
+        figures: list[tuple[type[Any], str, str, float]] = [
+            (
+                GaugeMetricFamily,
+                "lakestack_inference_log_backlog",
+                "Inference records spooled but not yet in Delta.",
+                self.log.backlog,
+            ),
+            (
+                CounterMetricFamily,
+                "lakestack_inference_log_written",
+                "Inference records appended to the inference table by this process.",
+                self.log.written,
+            ),
+            (
+                CounterMetricFamily,
+                "lakestack_inference_log_replayed",
+                "Records of dead processes' spools merged into the inference table.",
+                self.log.replayed,
+            ),
+            (
+                CounterMetricFamily,
+                "lakestack_inference_log_rejected",
+                "Records that could not be appended, set aside to inference.<endpoint>_rejected.",
+                self.log.rejected,
+            ),
+            (
+                CounterMetricFamily,
+                "lakestack_inference_log_failures",
+                "Failed attempts to append or replay (storage failures), each retried.",
+                self.log.failures,
+            ),
+            (
+                GaugeMetricFamily,
+                "lakestack_inference_log_replay_pending",
+                "1 while dead processes' spools wait to be replayed (a replay that failed).",
+                float(self.log.replay_pending),
+            ),
+        ]
+        for family, name, documentation, figure in figures:
+            metric = family(name, documentation, labels=labels)
+            metric.add_metric(value, figure)
+            yield metric

@@ -73,17 +73,19 @@ class ServedModel:
         return self.loaded.predict(self._frame(columns, rows), params=params or None)
 
     def _frame(self, columns: list[str] | None, rows: list[list[Any]]) -> Any:
+        """Checked rows as the pandas DataFrame MLflow's pyfunc expects: each column of the
+        dtype of its MLflow type (bytes for binary, datetime64 for datetime)."""
         import pandas as pd
 
         if self.schema is None:
             return pd.DataFrame(rows, columns=columns)
-        frame = pd.DataFrame(rows, columns=self.schema.names)
-        dtypes = {"float64": "float64", "float32": "float32", "int64": "int64", "int32": "int32"}
-        for column in self.schema.columns:
-            dtype = dtypes.get(column.arrow)
-            if dtype is not None and not frame[column.name].isna().any():
-                frame[column.name] = frame[column.name].astype(dtype)
-        return frame
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in self.schema.columns]
+        return pd.DataFrame(
+            {
+                c.name: c.type.model_column(list(v))
+                for c, v in zip(self.schema.columns, values, strict=True)
+            }
+        )
 
 
 def _fast_predict(loaded: LoadedModel) -> Callable[[Any], Any] | None:

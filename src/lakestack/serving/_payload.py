@@ -7,19 +7,17 @@ header row. A payload that does not fit raises `ServingInputError` naming the fi
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from lakestack.serving._schema import InputSchema, ServingInputError
+from lakestack.serving._schema import Column, InputSchema, ServingInputError
+from lakestack.serving._types import shown
 
 __all__ = ["FORMATS", "Rows", "conform", "parse_body"]
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-_MISSING: Any = object()
 
 
 @dataclass
@@ -91,6 +89,8 @@ def _split(value: Any) -> Rows:
         raise _bad(f"'dataframe_split' has unknown key(s) {', '.join(map(repr, unknown))}")
     data = value.get("data")
     columns = value.get("columns")
+    if not isinstance(value.get("index", []), list):
+        raise _bad("'dataframe_split.index' must be a list")
     if not isinstance(data, list):
         raise _bad("'dataframe_split.data' must be a list of rows")
     if columns is not None and (
@@ -111,6 +111,7 @@ def _split(value: Any) -> Rows:
 
 
 def _records(value: Any, key: str) -> Rows:
+    """Records as rows; a column a record lacks is null in it (other records may have it)."""
     if not isinstance(value, list):
         raise _bad(f"'{key}' must be a list of records (objects)")
     columns: dict[str, None] = {}
@@ -120,15 +121,7 @@ def _records(value: Any, key: str) -> Rows:
         for name in record:
             columns.setdefault(name, None)
     names = list(columns)
-    rows = [[record.get(name, _MISSING) for name in names] for record in value]
-    for i, row in enumerate(rows):
-        for name, item in zip(names, row, strict=True):
-            if item is _MISSING:
-                raise ServingInputError(
-                    f"'{key}[{i}]' lacks column {name!r} (other records have it)",
-                    kind="missing_column",
-                )
-    return Rows(names, rows)
+    return Rows(names, [[record.get(name) for name in names] for record in value])
 
 
 def _tensorish(value: Any, key: str) -> Rows:
@@ -199,7 +192,7 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
                 f"{', '.join(names)}; got {len(rows.rows[0])}",
                 kind="missing_column",
             )
-        ordered = rows.rows
+        ordered = [list(row) for row in rows.rows]
     else:
         given = rows.columns
         missing = [n for n in names if n not in given]
@@ -219,78 +212,41 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
         if len(set(given)) != len(given):
             raise _bad("a column name is repeated", kind="malformed")
         if given == names:
-            ordered = rows.rows
+            ordered = [list(row) for row in rows.rows]
         else:
             index = [given.index(n) for n in names]
             ordered = [[row[i] for i in index] for row in rows.rows]
     csv_text = bool(rows.extra.get("csv"))
     for j, column in enumerate(schema.columns):
-        check = _CHECKS[column.kind]
-        nullable = (not column.required) or (allow_missing and column.kind == "float")
+        kind = column.type
+        convert = kind.convert
+        nullable = column.nullable(allow_missing)
         for i, row in enumerate(ordered):
             value = row[j]
             if csv_text:
-                value = row[j] = _from_text(value, column.kind)
+                value = kind.from_text(value)
             if value is None:
                 if not nullable:
-                    raise ServingInputError(
-                        f"column {column.name!r} (row {i}) is null; the model requires a value",
-                        kind="null",
-                    )
+                    raise ServingInputError(_null_message(column, i, allow_missing), kind="null")
+                row[j] = None
                 continue
-            if not check(value):
+            try:
+                row[j] = convert(value)
+            except ValueError:
                 raise ServingInputError(
-                    f"column {column.name!r} (row {i}) must be {_WHAT[column.kind]}, got {value!r}",
+                    f"column {column.name!r} (row {i}) must be {kind.what}, got {shown(value)}",
                     kind="type",
-                )
-            if column.kind == "float" and not math.isfinite(value):
-                raise ServingInputError(
-                    f"column {column.name!r} (row {i}) is {value!r}; only finite numbers are "
-                    "accepted",
-                    kind="non_finite",
-                )
+                ) from None
     return Rows(names, ordered, rows.params, rows.format)
 
 
-def _from_text(text: str, kind: str) -> Any:
-    if text == "" or text.lower() in ("nan", "null", "none"):
-        return None
-    if kind in ("float", "int"):
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        if kind == "int" and number.is_integer():
-            return int(number)
-        return number
-    if kind == "bool":
-        low = text.lower()
-        return True if low == "true" else False if low == "false" else text
-    return text
-
-
-def _is_float(v: Any) -> bool:
-    return (isinstance(v, float | int)) and not isinstance(v, bool)
-
-
-def _is_int(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
-
-
-def _is_bool(v: Any) -> bool:
-    return isinstance(v, bool)
-
-
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "float": _is_float,
-    "int": _is_int,
-    "bool": _is_bool,
-    "str": _is_str,
-}
-_WHAT = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string"}
+def _null_message(column: Column, row: int, allow_missing: bool) -> str:
+    where = f"column {column.name!r} (row {row}) is null or missing"
+    if not column.type.holds_null:
+        return (
+            f"{where}: MLflow passes no missing values in {column.type.name} columns; "
+            "send a value, or log the column as double to allow missing values"
+        )
+    if column.type.numeric and not allow_missing:
+        return f"{where}; the model requires a value (the endpoint's allow_missing is off)"
+    return f"{where}; the model requires a value"

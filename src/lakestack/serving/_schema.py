@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Column", "InputSchema", "ServingInputError"]
-
 from lakestack.errors import ServingError
+from lakestack.serving._types import ValueType, mlflow_type
 
-# MLflow's ColSpec type names -> (kind, Arrow type name)
-_KINDS = {
-    "double": ("float", "float64"),
-    "float": ("float", "float32"),
-    "long": ("int", "int64"),
-    "integer": ("int", "int32"),
-    "boolean": ("bool", "bool"),
-    "string": ("str", "string"),
-    "datetime": ("str", "string"),
-}
+__all__ = ["Column", "InputSchema", "ServingInputError"]
 
 
 class ServingInputError(ServingError):
@@ -26,7 +16,8 @@ class ServingInputError(ServingError):
 
     Attributes:
         status: 400 (malformed), 404 (unknown entity key), 413 (too large), 415 (media type),
-            422 (valid JSON that does not fit the model's input schema).
+            422 (valid JSON that does not fit the model's input schema), 499 (the client
+            went away before sending its whole body).
         kind: a short label for metrics (`malformed`, `schema`, `type`, `value`, ...).
     """
 
@@ -42,20 +33,25 @@ class Column:
 
     Attributes:
         name: the column name.
-        kind: `float`, `int`, `bool` or `str`.
-        arrow: the Arrow type name used for the column in the inference table.
-        required: whether null is refused (MLflow's `ColSpec.required`).
+        type: its value type (the check, the JSON schema, the Arrow column).
+        required: MLflow's `ColSpec.required`; an optional column may be null when its type
+            can carry a null to the model (not MLflow's integers).
     """
 
     name: str
-    kind: str
-    arrow: str
+    type: ValueType
     required: bool = True
+
+    def nullable(self, allow_missing: bool) -> bool:
+        """Whether null is accepted: an optional column, or a float with `allow_missing`."""
+        if not self.required and self.type.holds_null:
+            return True
+        return allow_missing and self.type.name in ("float", "double")
 
 
 @dataclass(frozen=True)
 class InputSchema:
-    """The named input columns of a model, in signature order (None names: no signature)."""
+    """The named input columns of a model, in signature order."""
 
     columns: tuple[Column, ...]
 
@@ -66,7 +62,7 @@ class InputSchema:
     @property
     def numeric(self) -> bool:
         """Whether every column is a number (the NumPy fast path applies)."""
-        return all(c.kind in ("float", "int") for c in self.columns)
+        return all(c.type.numeric for c in self.columns)
 
     @classmethod
     def from_signature(cls, signature: Any) -> InputSchema | None:
@@ -79,19 +75,6 @@ class InputSchema:
         columns = []
         for spec in inputs.inputs:
             type_name = getattr(getattr(spec, "type", None), "name", None) or str(spec.type)
-            kind, arrow = _KINDS.get(str(type_name).lower(), ("str", "string"))
-            columns.append(Column(spec.name, kind, arrow, bool(getattr(spec, "required", True))))
+            required = bool(getattr(spec, "required", True))
+            columns.append(Column(spec.name, mlflow_type(str(type_name)), required))
         return cls(tuple(columns))
-
-    def to_json_schema(self) -> dict[str, Any]:
-        """A JSON schema of one input record (for the OpenAPI document)."""
-        types = {"float": "number", "int": "integer", "bool": "boolean", "str": "string"}
-        return {
-            "type": "object",
-            "properties": {
-                c.name: {"type": types[c.kind]} if c.required else {"type": [types[c.kind], "null"]}
-                for c in self.columns
-            },
-            "required": [c.name for c in self.columns],
-            "additionalProperties": False,
-        }

@@ -194,6 +194,7 @@ def score_table(
     engine: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    lake: Lake | None = None,
 ) -> ScoreResult:
     """Score a table with a model version and append the predictions to `output`.
 
@@ -218,6 +219,9 @@ def score_table(
         workers: predictor threads or Ray actors (default: the CPUs of this machine or of
             the Ray cluster).
         progress: called with (rows done, total rows) after each batch.
+        lake: the lake to read and write through (default: the environment's). A task passes
+            its `ctx.lake`, so that its run records the source version it read and the output
+            versions it wrote, as lineage shows them.
 
     Raises:
         ServingError: a bad model reference or engine, or the table lacks the model's input
@@ -239,12 +243,10 @@ def score_table(
             f"batch scoring runs on engine local, ray or ray://host:port, not {spec!r}"
         )
     registry = ModelRegistry(project, environment)
-    lake: Lake = registry.lake
+    lake = lake or registry.lake
     served = ServedModel.wrap(registry.load_model(name, ref))
     source_ref = TableRef.parse(table)
-    delta = lake.open(source_ref)
-    source_version = delta.version()
-    dataset = delta.to_pyarrow_dataset()
+    dataset, source_version = lake.scan(source_ref)
     predictor = BatchPredictor.of(served)
     names = predictor.names
     available = dataset.schema.names

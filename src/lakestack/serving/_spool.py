@@ -16,11 +16,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import orjson
-
-__all__ = ["Spool", "orphans", "read_after_checkpoint"]
+__all__ = ["Spool", "lines_after_checkpoint", "orphans"]
 
 _SEGMENT = "segment-{:06d}.jsonl"
 
@@ -56,10 +53,6 @@ class Spool:
         return os.open(
             self.path / _SEGMENT.format(segment), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644
         )
-
-    def write(self, record: dict[str, Any]) -> tuple[int, int]:
-        """Append one record (one `write` system call); its (segment, end offset)."""
-        return self.write_line(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
 
     def write_line(self, line: bytes) -> tuple[int, int]:
         """Append one serialized record ending in a newline; its (segment, end offset)."""
@@ -120,17 +113,19 @@ def orphans(root: Path) -> Iterator[tuple[Path, int]]:
         yield folder, fd
 
 
-def read_after_checkpoint(folder: Path) -> list[dict[str, Any]]:
-    """The records of a spool folder after its `committed` checkpoint.
+def lines_after_checkpoint(folder: Path) -> list[bytes]:
+    """The records of a spool folder after its `committed` checkpoint, as spooled lines.
 
-    A torn last line (the process died inside `write`) was never acknowledged and is skipped.
+    A torn last line (the machine died inside `write`, so no newline ends it) was never
+    acknowledged and is skipped; every complete line is kept, even one that does not parse,
+    so that the replay can set it aside intact.
     """
     segment, offset = 0, 0
     checkpoint = folder / "committed"
     if checkpoint.is_file():
         first, second = checkpoint.read_text(encoding="ascii").split()
         segment, offset = int(first), int(second)
-    records = []
+    lines = []
     for file in sorted(folder.glob("segment-*.jsonl")):
         number = int(file.stem.split("-")[1])
         if number < segment:
@@ -138,11 +133,6 @@ def read_after_checkpoint(folder: Path) -> list[dict[str, Any]]:
         data = file.read_bytes()
         if number == segment:
             data = data[offset:]
-        for line in data.split(b"\n"):
-            if not line:
-                continue
-            try:
-                records.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
-    return records
+        complete, _, _torn = data.rpartition(b"\n")
+        lines += [line + b"\n" for line in complete.split(b"\n") if line.strip()]
+    return lines

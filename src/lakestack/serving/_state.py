@@ -73,7 +73,9 @@ class Traffic:
 
 @dataclass
 class ModelSlots:
-    """The loaded models by variant; `swap` replaces one atomically.
+    """The loaded models by variant; a moved alias's version replaces its variant atomically.
+
+    `on_load` listeners are called with every model loaded, before it answers a request.
 
     A request takes its model once, at its start, so a swap never drops an in-flight request.
     """
@@ -85,6 +87,7 @@ class ModelSlots:
     fast_path: bool = True
     models: dict[str, ServedModel] = field(default_factory=dict)
     error: str | None = None
+    on_load: list[Callable[[ServedModel], None]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -104,6 +107,8 @@ class ModelSlots:
 
     def _set(self, variant: str, loaded: LoadedModel) -> None:
         served = ServedModel.wrap(loaded, fast_path=self.fast_path)
+        for listener in self.on_load:  # before it answers: its columns are known to the log
+            listener(served)
         self.models = {**self.models, variant: served}  # one reference swap
         if self.metrics is not None:
             self.metrics.set_version(served.name, served.version, variant)
