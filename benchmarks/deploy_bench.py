@@ -92,13 +92,12 @@ def main() -> None:
             seconds = timed(command, cwd)
             rows.append((command, seconds))
             print(f"{seconds:8.1f} s  {command}", flush=True)
-        check = "lakestack models versions churn --env prod --json"
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-        versions = subprocess.run(
-            check, shell=True, cwd=project, env=env, capture_output=True, text=True, check=True
-        ).stdout
-        if '"production"' not in versions:
-            raise SystemExit(f"no production version in prod:\n{versions}")
+        from lakestack.config import load_project
+        from lakestack.registry import ModelRegistry
+
+        holder = ModelRegistry(load_project(project), "prod").alias_holder("churn", "production")
+        if holder is None:
+            raise SystemExit("no version holds production in prod")
     total = sum(seconds for _, seconds in rows)
     lakestack_commands = sum(1 for command, _ in rows if command.startswith("lakestack"))
     lines = [

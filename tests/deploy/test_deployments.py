@@ -245,3 +245,36 @@ def test_only_a_deployer_deploys_and_the_attempts_are_audited(
     assert d.principal == "ci"
     audit = read_audit(load_project(folder).environment("staging"), action="deploy")
     assert [(r.principal, r.outcome) for r in audit] == [("ci", "allowed"), ("bob", "denied")]
+
+
+def test_a_scheduler_host_fetches_a_commit_deployed_from_another_clone(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"  # staging's storage, seen by both clones
+    staging = {
+        "staging": {
+            "lake": str(shared / "lake"),
+            "tracking": f"sqlite:///{shared / 'mlflow.db'}",
+            "online_store": f"sqlite:///{shared / 'online.db'}",
+        }
+    }
+    origin = tmp_path / "origin"
+    new_repo(origin, "A", environments=staging, deploy={})
+    host = tmp_path / "host"
+    git(tmp_path, "clone", "-q", str(origin), str(host))
+    write_code(origin, "B", environments=staging, deploy={})
+    deployed = commit(origin, "code B, deployed from the CI's clone")
+    deploy(load_project(origin), "staging")
+    project = load_project(host)  # the host's clone has not fetched B
+    trigger(project, "hello", "test", env="staging")
+    scheduler = DeployedScheduler(project, "staging", background=False)
+    assert [launch.job for launch in scheduler.tick()] == ["hello"]
+    assert mark(host, "staging") == "B:one"
+    assert git(host, "cat-file", "-t", deployed) == "commit"
+    # a deployed commit that no remote has any more cannot be checked out, and says why
+    write_code(origin, "C", environments=staging, deploy={})
+    orphan = commit(origin, "code C, deployed, then dropped from the history")
+    deploy(load_project(origin), "staging")
+    git(origin, "reset", "-q", "--hard", "HEAD~1")
+    git(origin, "reflog", "expire", "--expire=now", "--all")
+    git(origin, "gc", "-q", "--prune=now")
+    with pytest.raises(DeployError, match=rf"deployed commit {orphan[:12]} is not in the repo"):
+        deployed_project(load_project(host), "staging")

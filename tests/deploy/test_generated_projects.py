@@ -21,8 +21,8 @@ from lakestack.registry import ModelRegistry
 CASES: dict[str, tuple[Callable[[], pl.DataFrame], str, str, str]] = {
     # problem: (data, file, label, ci)
     "binary": (binary, "customers.parquet", "churned", "github"),
-    "multiclass": (multiclass, "accounts.csv", "segment", "gitlab"),
-    "regression": (regression, "flats.parquet", "price", "github"),
+    "multiclass": (multiclass, "accounts.csv", "segment", "github"),
+    "regression": (regression, "flats.parquet", "price", "gitlab"),
 }
 
 

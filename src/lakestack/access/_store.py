@@ -35,7 +35,9 @@ _TABLES = {spec.name: spec for spec in (AUDIT, ACCESS_TOKENS, ACCESS_GRANTS)}
 
 _CACHE_SECONDS = 2.0
 _cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+_handles: dict[str, Any] = {}  # open DeltaTables to append to, by location
 _lock = threading.Lock()
+_append_lock = threading.Lock()
 
 
 def table_uri(env: Environment, table: str) -> str:
@@ -47,20 +49,24 @@ def table_uri(env: Environment, table: str) -> str:
 def append_rows(env: Environment, table: str, rows: Sequence[dict[str, Any]]) -> None:
     """Append rows in one Delta commit (concurrent appends all land)."""
     import pyarrow as pa
-    from deltalake import CommitProperties, write_deltalake
+    from deltalake import CommitProperties, DeltaTable, write_deltalake
 
     uri = table_uri(env, table)
     data = pa.Table.from_pylist(list(rows), schema=_TABLES[table].arrow_schema())
-    write_deltalake(
-        uri,
-        data,
-        mode="append",
-        storage_options=env.storage_options or None,
-        commit_properties=CommitProperties(
-            custom_metadata={"lakestack.operation": "append", "lakestack.environment": env.name},
-            max_commit_retries=100,
-        ),
+    properties = CommitProperties(
+        custom_metadata={"lakestack.operation": "append", "lakestack.environment": env.name},
+        max_commit_retries=100,
     )
+    options = env.storage_options or None
+    # One append at a time per process: the open table is shared, and re-reading the whole
+    # log for each audit row cost three times the append itself.
+    with _append_lock:
+        handle = _handles.get(uri)
+        target: Any = handle if handle is not None else uri
+        write_deltalake(target, data, mode="append", storage_options=options,
+                        commit_properties=properties)  # fmt: skip
+        if handle is None:
+            _handles[uri] = DeltaTable(uri, storage_options=options)
     forget_cache(uri)
 
 

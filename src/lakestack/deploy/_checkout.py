@@ -5,7 +5,8 @@
 so the scheduler runs the deployed commit's code and `lakestack.yaml`, whatever the working
 folder holds meanwhile.
 
-The checkout shares the project's state: `.lakestack/` (lakes, MLflow databases, run logs,
+A commit deployed from another clone (CI deploys, a scheduler host runs) is fetched from the
+remotes first. The checkout shares the project's state: `.lakestack/` (lakes, MLflow databases, run logs,
 scheduler state) and every other entry of the project folder that git ignores (data files, a
 virtual environment) are symbolic links to the project's own, so relative paths in
 `lakestack.yaml` name the same places from both folders.
@@ -51,6 +52,7 @@ def checkout(project: Project, environment: str, commit: str) -> Path:
     tree = checkout_root(project, environment) / commit[:_COMMIT_CHARS]
     folder = tree / repo.project
     if not (folder / "lakestack.yaml").is_file() or _head(tree) != commit:
+        _fetch_if_missing(repo, commit)
         if tree.exists():
             with contextlib.suppress(DeployError):
                 repo.remove_worktree(tree)
@@ -94,6 +96,23 @@ def prune_checkouts(project: Project, environment: str, keep: set[str]) -> list[
         shutil.rmtree(tree, ignore_errors=True)
         removed.append(tree)
     return removed
+
+
+def _fetch_if_missing(repo: GitRepo, commit: str) -> None:
+    """Fetch from the remotes when the commit was deployed from another clone.
+
+    Raises:
+        DeployError: no remote has it either.
+    """
+    if repo.has_commit(commit):
+        return
+    repo.fetch()
+    if not repo.has_commit(commit):
+        raise DeployError(
+            f"the deployed commit {commit[:12]} is not in the repository at {repo.top}, nor on "
+            "its remotes: it was deployed from a clone that did not push it; push it, then "
+            "`git fetch` here"
+        )
 
 
 def _head(tree: Path) -> str | None:

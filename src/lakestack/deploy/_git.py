@@ -84,6 +84,19 @@ class GitRepo:
                 f"{ref!r} is not a commit, branch or tag of the repository at {self.top}"
             ) from None
 
+    def has_commit(self, commit: str) -> bool:
+        """Whether the repository holds `commit` (a clone may not have another's yet)."""
+        try:
+            self.git("cat-file", "-e", f"{commit}^{{commit}}")
+        except DeployError:
+            return False
+        return True
+
+    def fetch(self) -> None:
+        """Fetch every remote's branches and tags (quietly; no remote is no error)."""
+        if self.git("remote"):
+            self.git("fetch", "--quiet", "--all", "--tags")
+
     def changed_files(self) -> list[str]:
         """Tracked files with uncommitted changes (staged or not), relative to `top`."""
         out = self.git("status", "--porcelain", "--untracked-files=no")
