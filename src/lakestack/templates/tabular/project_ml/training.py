@@ -72,7 +72,7 @@ def part(data: pl.DataFrame, name: str) -> pl.DataFrame:
 
 def prepare(ctx: TaskContext) -> dict[str, Any]:
     """The clean rows, optionally sampled (`sample`: at most N rows), split, to the training
-    table; its version, the rows per split and the training period."""
+    table; its version and the rows per split."""
     data = ctx.read_polars(settings.CLEAN_TABLE)
     sample = ctx.params.get("sample")
     if sample and data.height > sample:
@@ -84,12 +84,8 @@ def prepare(ctx: TaskContext) -> dict[str, Any]:
     if not counts.get("train") or not counts.get("holdout"):
         raise ValueError(f"{settings.CLEAN_TABLE} has too few labelled rows to split: {counts}")
     version = ctx.write_table(settings.TRAINING_TABLE, data)
-    out: dict[str, Any] = {"version": version, "rows": counts}
-    if settings.TIME_COLUMN:
-        times = part(data, "train")[settings.TIME_COLUMN]
-        out["period"] = [str(times.min()), str(times.max())]
     ctx.logger.info("training set v%s: %s rows per split", version, counts)
-    return out
+    return {"version": version, "rows": counts}
 
 
 def _table(ctx: TaskContext) -> pl.DataFrame:
