@@ -122,6 +122,7 @@ class Served:
             name,
             signature=typed_signature(types, optional),
             flavor="pyfunc",
+            problem="regression",  # it answers a count
         )
         if promote:
             self.registry.promote(name, info.version, to=promote, force=True, reason="test")
