@@ -82,29 +82,8 @@ def test_bad_input_is_named(proj: Path, capsys: pytest.CaptureFixture[str]) -> N
         str(proj),
     )
     assert code == 1 and "none.json does not exist" in err and "lakestack data profile" in err
-    code, _, err = run_cli(
-        capsys,
-        "data",
-        "profile",
-        "silver.obs",
-        "--where",
-        "month >",
-        "--out",
-        str(proj / "b.json"),
-        "-p",
-        str(proj),
-    )
+    profile = ("data", "profile", "silver.obs", "--out", str(proj / "b.json"), "-p", str(proj))
+    code, _, err = run_cli(capsys, *profile, "--where", "month >")
     assert code == 1 and "--where 'month >' is not a valid SQL condition" in err
-    code, _, err = run_cli(
-        capsys,
-        "data",
-        "profile",
-        "silver.obs",
-        "--where",
-        "month = 3",
-        "--out",
-        str(proj / "b.json"),
-        "-p",
-        str(proj),
-    )
+    code, _, err = run_cli(capsys, *profile, "--where", "month = 3")
     assert code == 1 and "has no rows matching" in err

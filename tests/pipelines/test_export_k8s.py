@@ -12,6 +12,7 @@ import yaml
 from kubernetes.client import ApiClient
 from typer.testing import CliRunner
 
+from _kit import local_environment
 from lakestack.cli import app
 from lakestack.errors import ConfigError
 from lakestack.templates import scaffold
@@ -40,11 +41,7 @@ def exported(tmp_path: Path) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
     scaffold("flights", root, name="flights")
     doc = yaml.safe_load((root / "lakestack.yaml").read_text())
     doc["environments"] = {
-        "dev": {
-            "lake": ".lakestack/dev/lake",
-            "tracking": "sqlite:///.lakestack/dev/mlflow.db",
-            "online_store": "sqlite:///.lakestack/dev/online.db",
-        },
+        "dev": local_environment("dev"),
         "prod": {
             "lake": "s3://flights-lake/prod",
             "tracking": "http://mlflow.internal:5000",

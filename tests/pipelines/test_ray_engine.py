@@ -14,7 +14,8 @@ from typing import Any
 from _pipelines_kit import outcome, task, write_project
 
 from _kit.clusters import RayCluster
-from lakestack.pipelines import Records, run_job, table_lineage
+from lakestack.config import Project
+from lakestack.pipelines import Records, RunResult, run_job, table_lineage
 
 JOB = {
     "tasks": [
@@ -74,22 +75,31 @@ def _kill_when_written(pid_file: Path, killed: list[int], deadline_s: float = 24
         time.sleep(0.1)
 
 
-def test_a_worker_killed_mid_task_is_retried_per_the_tasks_retries(
-    tmp_path: Path, ray_cluster: RayCluster
-) -> None:
+def _run_killing_the_victim(
+    tmp_path: Path, ray_cluster: RayCluster, *, retries: int, then: tuple[dict[str, Any], ...] = ()
+) -> tuple[Project, RunResult, list[int]]:
+    """Run a job whose task `victim` has its Ray worker SIGKILLed mid-task (and `then` after
+    it); the project, the result, and the pids killed."""
     pid_file = tmp_path / "worker.pid"
-    job = {
-        "tasks": [
-            task("victim", "wait_to_be_killed", params={"pid_file": str(pid_file)}, retries=1),
-            task("after", "noop", "victim"),
-        ]
-    }
+    victim = task(
+        "victim", "wait_to_be_killed", params={"pid_file": str(pid_file)}, retries=retries
+    )
+    job = {"tasks": [victim, *then]}
     project = write_project(tmp_path / "proj", {"kill": job}, **on_engine(ray_cluster.address))
     killed: list[int] = []
     killer = threading.Thread(target=_kill_when_written, args=(pid_file, killed), daemon=True)
     killer.start()
     result = run_job(project, "kill", env="dev")
     killer.join(5)
+    return project, result, killed
+
+
+def test_a_worker_killed_mid_task_is_retried_per_the_tasks_retries(
+    tmp_path: Path, ray_cluster: RayCluster
+) -> None:
+    project, result, killed = _run_killing_the_victim(
+        tmp_path, ray_cluster, retries=1, then=(task("after", "noop", "victim"),)
+    )
     assert killed, "the first attempt never wrote its pid"
     victim = result.task("victim")
     assert result.status == "succeeded"
@@ -104,14 +114,7 @@ def test_a_worker_killed_mid_task_is_retried_per_the_tasks_retries(
 def test_without_retries_a_killed_worker_fails_the_task_and_says_so(
     tmp_path: Path, ray_cluster: RayCluster
 ) -> None:
-    pid_file = tmp_path / "worker.pid"
-    job = {"tasks": [task("victim", "wait_to_be_killed", params={"pid_file": str(pid_file)})]}
-    project = write_project(tmp_path / "proj", {"kill": job}, **on_engine(ray_cluster.address))
-    killed: list[int] = []
-    killer = threading.Thread(target=_kill_when_written, args=(pid_file, killed), daemon=True)
-    killer.start()
-    result = run_job(project, "kill", env="dev")
-    killer.join(5)
+    _, result, killed = _run_killing_the_victim(tmp_path, ray_cluster, retries=0)
     victim = result.task("victim")
     assert killed and result.status == "failed" and victim.attempt == 1
     assert "Ray worker failed" in (victim.error or "")

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from _kit import local_environment
 from _kit.clusters import MlflowServer, RayCluster, S3Server
 from lakestack.config import Project, load_project
 from lakestack.features import FeatureStore
@@ -31,11 +32,7 @@ def production_project(
     doc = yaml.safe_load((root / "lakestack.yaml").read_text())
     host, port = redis
     doc["environments"] = {
-        "dev": {
-            "lake": ".lakestack/dev/lake",
-            "tracking": "sqlite:///.lakestack/dev/mlflow.db",
-            "online_store": "sqlite:///.lakestack/dev/online.db",
-        },
+        "dev": local_environment("dev"),
         "prod": {
             "lake": f"s3://{s3.bucket('prod')}/lake",
             "tracking": mlflow.url,

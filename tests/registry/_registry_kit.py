@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,3 +109,32 @@ class Kit:
         return self.registry.log_model(
             model, self.model, input_example=x.head(3), lineage=Lineage(**fields), **kwargs
         )
+
+
+def log_tinyml(kit: Kit) -> tuple[ModelVersionInfo, dict[str, float]]:
+    """Train the kit repository's `tinyml.train` on `silver.points` version 0 and log it with
+    its lineage (reproducible through `tinyml.train:reproduce`); the version and its metrics."""
+    from mlflow.models import infer_signature
+
+    lake = kit.registry.lake
+    sys.path.insert(0, str(kit.root))
+    try:
+        train = importlib.import_module("tinyml.train")
+        model, metrics = train.fit(lake.read_polars("silver.points", version=0), C=0.5)
+    finally:
+        sys.path.remove(str(kit.root))
+        sys.modules.pop("tinyml.train", None)
+        sys.modules.pop("tinyml", None)
+    x = make_frame(20, 1).select(train.FEATURES).to_numpy()
+    info = kit.registry.log_model(
+        model,
+        kit.model,
+        signature=infer_signature(x, model.predict_proba(x)),
+        lineage=Lineage(
+            training_tables={"silver.points": 0},
+            params={"C": 0.5},
+            metrics=metrics,
+            entry_point="tinyml.train:reproduce",
+        ),
+    )
+    return info, metrics

@@ -30,6 +30,7 @@ def test_models_commands(sqlite_kit: Kit, capsys: pytest.CaptureFixture[str]) ->
     assert [v["version"] for v in json.loads(out)] == [2, 1]
     code, out, _ = run(capsys, kit, "show", m, "1")
     assert code == 0 and "gold.holdout@0" in out and "roc_auc=0.8100" in out
+    assert "binary (classes 0, 1)" in out
 
     code, out, _ = run(
         capsys, kit, "promote", m, "1", "--to", "production", "--holdout", "gold.holdout@0"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _registry_kit import Kit, make_frame
+from _registry_kit import Kit, log_tinyml, make_frame
 
 from lakestack.errors import RegistryError
 from lakestack.lake import CodeVersion, code_version
-from lakestack.registry import Lineage
 
 TRAIN_PY = '''
 """A tiny, seeded training function (the fixture project's ML code)."""
@@ -47,12 +44,11 @@ def _git(repo: Path, *args: str) -> None:
     )
 
 
-@pytest.fixture
-def repo_kit(tmp_path: Path, backend: str, mlflow_db: Path) -> Kit:
-    """A project in a sub-folder of a git repository, with a tiny training package, its dev
-    registry on SQLite or PostgreSQL."""
+def tinyml_repo(tmp_path: Path, tracking: str, mlflow_db: Path) -> Kit:
+    """A project in a sub-folder of a git repository, with a tiny training package committed;
+    its dev registry on `tracking` (`sqlite`, or a tracking URI)."""
     repo = tmp_path / "repo"
-    kit = Kit(repo / "proj", backend, mlflow_db)
+    kit = Kit(repo / "proj", tracking, mlflow_db)
     package = kit.root / "tinyml"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -65,33 +61,18 @@ def repo_kit(tmp_path: Path, backend: str, mlflow_db: Path) -> Kit:
     return kit
 
 
+@pytest.fixture
+def repo_kit(tmp_path: Path, backend: str, mlflow_db: Path) -> Kit:
+    """The tiny repository, its dev registry on SQLite or PostgreSQL."""
+    return tinyml_repo(tmp_path, backend, mlflow_db)
+
+
 def test_reproduce_retrains_from_the_recorded_commit_and_table_versions(repo_kit: Kit) -> None:
     kit = repo_kit
     lake = kit.registry.lake
     lake.append("silver.points", make_frame(600, 0))
     lake.append("silver.points", make_frame(300, 9))  # version 1: training read version 0
-    sys.path.insert(0, str(kit.root))
-    try:
-        train = importlib.import_module("tinyml.train")
-        model, metrics = train.fit(lake.read_polars("silver.points", version=0), C=0.5)
-    finally:
-        sys.path.remove(str(kit.root))
-        sys.modules.pop("tinyml.train", None)
-        sys.modules.pop("tinyml", None)
-    from mlflow.models import infer_signature
-
-    x = make_frame(20, 1).select(train.FEATURES).to_numpy()
-    info = kit.registry.log_model(
-        model,
-        kit.model,
-        signature=infer_signature(x, model.predict_proba(x)),
-        lineage=Lineage(
-            training_tables={"silver.points": 0},
-            params={"C": 0.5},
-            metrics=metrics,
-            entry_point="tinyml.train:reproduce",
-        ),
-    )
+    info, metrics = log_tinyml(kit)
     assert info.tag("code_path") == "proj" and info.tag("code_dirty") == "false"
 
     # Later code changes are committed; reproduction still runs the recorded commit.

@@ -12,15 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from _registry_kit import Kit, make_frame
-from test_reproduce import TRAIN_PY, _git
+from _registry_kit import Kit, log_tinyml, make_frame
+from test_reproduce import tinyml_repo
 
 from _kit import write_project
 from _kit.clusters import MlflowServer, S3Server
 from lakestack.config import Project
 from lakestack.errors import GateFailedError
-from lakestack.lake import code_version
-from lakestack.registry import Lineage
 from lakestack.serving import ServerProcess
 
 
@@ -56,18 +54,7 @@ def _served_version(server: ServerProcess, want: int, timeout: float = 120.0) ->
 @pytest.fixture
 def server_kit(tmp_path: Path, mlflow_server: MlflowServer, mlflow_db: Path) -> Kit:
     """A project in a git repository whose dev environment tracks on the MLflow server."""
-    repo = tmp_path / "repo"
-    kit = Kit(repo / "proj", mlflow_server.url, mlflow_db)
-    package = kit.root / "tinyml"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "train.py").write_text(TRAIN_PY)
-    (kit.root / ".gitignore").write_text(".lakestack/\n__pycache__/\n")
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "tiny training")
-    code_version.cache_clear()
-    return kit
+    return tinyml_repo(tmp_path, mlflow_server.url, mlflow_db)
 
 
 def test_the_models_flow_runs_against_the_tracking_server(
@@ -114,34 +101,11 @@ def test_the_models_flow_runs_against_the_tracking_server(
 
 
 def test_reproduce_against_the_tracking_server(server_kit: Kit) -> None:
-    import importlib
-    import sys
 
     kit = server_kit
     lake = kit.registry.lake
     lake.append("silver.points", make_frame(600, 0))
-    sys.path.insert(0, str(kit.root))
-    try:
-        train = importlib.import_module("tinyml.train")
-        model, metrics = train.fit(lake.read_polars("silver.points", version=0), C=0.5)
-    finally:
-        sys.path.remove(str(kit.root))
-        sys.modules.pop("tinyml.train", None)
-        sys.modules.pop("tinyml", None)
-    from mlflow.models import infer_signature
-
-    x = make_frame(20, 1).select(train.FEATURES).to_numpy()
-    info = kit.registry.log_model(
-        model,
-        kit.model,
-        signature=infer_signature(x, model.predict_proba(x)),
-        lineage=Lineage(
-            training_tables={"silver.points": 0},
-            params={"C": 0.5},
-            metrics=metrics,
-            entry_point="tinyml.train:reproduce",
-        ),
-    )
+    info, metrics = log_tinyml(kit)
     result = kit.registry.reproduce(kit.model, info.version)
     assert result.matches, result.to_dict()
     assert result.reproduced == pytest.approx(metrics, abs=1e-12)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from _kit import write_project
 from lakestack.config import Project
-from lakestack.registry import ModelRegistry
+from lakestack.registry import Lineage, ModelRegistry
 from lakestack.serving import ServerProcess
 
 if TYPE_CHECKING:
@@ -77,6 +77,19 @@ class Served:
         self.registry = ModelRegistry(self.project, "prod")
         return self.project
 
+    def log_with_features(self, model: Any, x: Any, spec: Any) -> int:
+        """Log `model` (trained on `x`) with a feature spec, as `production`; its version."""
+        from mlflow.models import infer_signature
+
+        info = self.registry.log_model(
+            model,
+            "tiny",
+            signature=infer_signature(x, model.predict(x)),
+            lineage=Lineage(feature_spec=spec),
+        )
+        self.registry.promote("tiny", info.version, to="production", force=True, reason="test")
+        return info.version
+
     def log_sklearn(self, seed: int = 0, *, promote: str | None = "production", **kw: Any) -> int:
         from mlflow.models import infer_signature
         from sklearn.linear_model import LogisticRegression
@@ -109,6 +122,7 @@ class Served:
             name,
             signature=typed_signature(types, optional),
             flavor="pyfunc",
+            problem="regression",  # it answers a count
         )
         if promote:
             self.registry.promote(name, info.version, to=promote, force=True, reason="test")

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from _serving_kit import FEATURES, Served, frame, labels
 
+from lakestack.registry import ModelVersionInfo
 from lakestack.serving import ServedModel
 
 
-def test_lightgbm_and_sklearn_fast_paths_match_the_pyfunc(served: Served) -> None:
+def _log_booster(
+    served: Served, name: str, *, seed: int, rounds: int
+) -> tuple[Any, ModelVersionInfo]:
+    """A small LightGBM booster trained on the kit's frame, and its version logged as `name`."""
     import lightgbm as lgb
     from mlflow.models import infer_signature
 
-    x = frame(300, seed=1)
+    x = frame(300, seed=seed)
     booster = lgb.train(
         {"objective": "binary", "verbose": -1, "seed": 0},
         lgb.Dataset(x, labels(x, 1)),
-        num_boost_round=5,
+        num_boost_round=rounds,
     )
-    info = served.registry.log_model(
-        booster, "boost", signature=infer_signature(x, booster.predict(x))
-    )
+    signature = infer_signature(x, booster.predict(x))
+    return booster, served.registry.log_model(booster, name, signature=signature)
+
+
+def test_lightgbm_and_sklearn_fast_paths_match_the_pyfunc(served: Served) -> None:
+    _, info = _log_booster(served, "boost", seed=1, rounds=5)
     sklearn_version = served.log_sklearn(promote=None)
     rows = frame(20, seed=2)
     for name, version in (("boost", info.version), ("tiny", sklearn_version)):
@@ -35,18 +44,7 @@ def test_lightgbm_and_sklearn_fast_paths_match_the_pyfunc(served: Served) -> Non
 
 
 def test_the_single_row_path_gives_the_boosters_own_numbers(served: Served) -> None:
-    import lightgbm as lgb
-    from mlflow.models import infer_signature
-
-    x = frame(300, seed=3)
-    booster = lgb.train(
-        {"objective": "binary", "verbose": -1, "seed": 0},
-        lgb.Dataset(x, labels(x, 1)),
-        num_boost_round=8,
-    )
-    info = served.registry.log_model(
-        booster, "rowwise", signature=infer_signature(x, booster.predict(x))
-    )
+    booster, info = _log_booster(served, "rowwise", seed=3, rounds=8)
     model = ServedModel.wrap(served.registry.load_model("rowwise", info.version))
     assert model.row is not None
     rows = frame(50, seed=4)[FEATURES].to_numpy().copy()

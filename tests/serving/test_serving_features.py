@@ -12,14 +12,12 @@ from starlette.testclient import TestClient
 
 from lakestack.config import Project
 from lakestack.features import FeatureLookup, FeatureStore
-from lakestack.registry import Lineage
 from lakestack.serving import ServingInputError, endpoint_app
 from lakestack.serving._features import fill_features
 from lakestack.serving._payload import Rows
 
 
 def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     store = FeatureStore(served.project, "prod")
@@ -33,13 +31,7 @@ def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> 
     x = frame[FEATURES]
     y = (x["x1"] + x["x2"] > 0).astype(int)
     model = LogisticRegression().fit(x, y)
-    info = served.registry.log_model(
-        model,
-        "tiny",
-        signature=infer_signature(x, model.predict(x)),
-        lineage=Lineage(feature_spec=training.spec),
-    )
-    served.registry.promote("tiny", info.version, to="production", force=True, reason="test")
+    served.log_with_features(model, x, training.spec)
     store.close()
     project = served.configure(poll_interval_s=0)
     with TestClient(endpoint_app(project, "tiny", "prod")) as client:
@@ -63,7 +55,6 @@ def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> 
 
 
 def test_requests_with_their_time_are_judged_at_it(served: Served) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     store = FeatureStore(served.project, "prod")
@@ -90,13 +81,7 @@ def test_requests_with_their_time_are_judged_at_it(served: Served) -> None:
     training = store.build_training_set(labels, [lookup])
     x = training.to_polars().to_pandas()[FEATURES]
     model = LogisticRegression().fit(x, (x["x1"] + x["x2"] > 0).astype(int))
-    info = served.registry.log_model(
-        model,
-        "tiny",
-        signature=infer_signature(x, model.predict(x)),
-        lineage=Lineage(feature_spec=training.spec),
-    )
-    served.registry.promote("tiny", info.version, to="production", force=True, reason="test")
+    served.log_with_features(model, x, training.spec)
     store.close()
     project = served.configure(poll_interval_s=0)
     with TestClient(endpoint_app(project, "tiny", "prod")) as client:

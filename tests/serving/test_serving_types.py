@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from _serving_kit import EVERY_TYPE as TYPES
-from _serving_kit import Served, wait_ready
+from _serving_kit import Served, typed_signature, wait_ready
 from starlette.testclient import TestClient
 
 from lakestack.lake import Lake
@@ -130,3 +130,33 @@ def test_the_documented_type_mapping_is_the_one_the_code_uses() -> None:
             documented_context.add(context_type)
     assert documented_mlflow == set(MLFLOW_TYPES)
     assert documented_context == set(CONTEXT_TYPES)
+
+
+def test_a_null_integer_reaches_a_model_scored_on_numpy_as_nan(served: Served) -> None:
+    """The NumPy fast path (LightGBM here) takes a missing integer as NaN, as it trained."""
+    import lightgbm as lgb
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.integers(0, 10, 300).astype(float), rng.normal(size=300)])
+    x[::7, 0] = np.nan
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "seed": 0},
+        lgb.Dataset(x, (x[:, 1] > 0).astype(int)),
+        num_boost_round=5,
+    )
+    signature = typed_signature({"n": "long", "x": "double"}, frozenset({"n"}))
+    info = served.registry.log_model(booster, "tiny", signature=signature)
+    served.registry.promote("tiny", info.version, to="production", force=True, reason="test")
+    project = served.configure()
+    with TestClient(endpoint_app(project, "tiny", "prod")) as client:
+        wait_ready(client)
+        missing = client.post("/invocations", json={"dataframe_records": [{"n": None, "x": 0.5}]})
+        doc = client.get("/openapi.json").json()
+    assert missing.status_code == 200, missing.text
+    want = booster.predict(np.array([[np.nan, 0.5]]))
+    assert np.allclose(missing.json()["predictions"], want)
+    record = doc["components"]["schemas"]["InputRecord"]["properties"]["n"]
+    assert {"type": "null"} in record["anyOf"]
+    (row,) = _rows(project)
+    assert row["n"] is None and row["status"] == 200

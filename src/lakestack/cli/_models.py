@@ -52,6 +52,20 @@ def _code(info: ModelVersionInfo) -> str:
     return commit[:10] + ("+dirty" if info.tag("code_dirty") == "true" else "")
 
 
+def _problem(info: ModelVersionInfo) -> str:
+    if info.problem is None:
+        return ""
+    classes = info.classes
+    return info.problem + ("" if classes is None else f" (classes {', '.join(map(str, classes))})")
+
+
+def _period(info: ModelVersionInfo) -> str:
+    period = info.training_period
+    if period is None:
+        return ""
+    return f"{period.column} in [{_when(period.start)}, {_when(period.end)}) UTC"
+
+
 @models_app.command("list")
 def list_models(
     project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
@@ -103,7 +117,9 @@ def show(
         ("MLflow run", info.run_id or ""),
         ("code", _code(info)),
         ("pipeline run", info.tag("pipeline_run_id") or ""),
+        ("problem", _problem(info)),
         ("training tables", ", ".join(f"{t}@{v}" for t, v in info.training_tables.items())),
+        ("training period", _period(info)),
         ("holdout", "" if info.holdout is None else f"{info.holdout.table}@{info.holdout.version}"),
         ("metrics", ", ".join(f"{k}={v:.4f}" for k, v in (info.json_tag("metrics") or {}).items())),
         ("entry point", info.tag("entry_point") or ""),

@@ -60,7 +60,10 @@ class ServedModel:
         fast = (
             _fast_predict(loaded) if fast_path and schema is not None and schema.numeric else None
         )
-        return cls(loaded, schema, fast, _BoosterRow.of(loaded) if fast is not None else None)
+        if fast is None:
+            return cls(loaded, schema, None)
+        assert schema is not None
+        return cls(loaded, schema.on_numpy(), fast, _BoosterRow.of(loaded))
 
     def predict(self, columns: list[str] | None, rows: list[list[Any]], params: Any = None) -> Any:
         """Score checked rows (in schema order when the model has a schema)."""

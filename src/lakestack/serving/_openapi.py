@@ -36,75 +36,67 @@ def openapi_document(
         allow_missing: the endpoint's `allow_missing` (null allowed in number columns).
     """
     shapes = _Shapes(schema, context, allow_missing)
-    error = {
-        "type": "object",
-        "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
-        "required": ["error_code", "message"],
+    get = {
+        "/health": "Liveness.",
+        "/ready": "Readiness: the model is loaded (200), or not yet (503).",
+        "/metrics": "Prometheus metrics (text exposition format).",
     }
-    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    paths: dict[str, Any] = {"/invocations": {"post": _invocations(shapes)}}
+    for path, summary in get.items():
+        paths[path] = {"get": {"summary": summary, "responses": {"200": {"description": "ok"}}}}
+    paths["/ready"]["get"]["responses"]["503"] = {"description": "not ready"}
     return {
         "openapi": "3.1.0",
         "info": {"title": f"lakestack endpoint {endpoint}", "version": "1"},
-        "paths": {
-            "/invocations": {
-                "post": {
-                    "summary": "Score rows (MLflow scoring payloads).",
-                    "operationId": "invocations",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/ScoringRequest"}
-                            },
-                            "text/csv": {"schema": shapes.csv()},
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "One prediction per row.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {"predictions": {"type": "array"}},
-                                        "required": ["predictions"],
-                                    }
-                                }
-                            },
-                        },
-                        "400": {"description": "Malformed body.", **err},
-                        "404": {"description": "An unknown entity key.", **err},
-                        "413": {"description": "Too large.", **err},
-                        "415": {"description": "Unsupported media type.", **err},
-                        "422": {"description": "Does not fit the model's inputs.", **err},
-                        "503": {"description": "The model is not loaded yet.", **err},
-                    },
-                }
-            },
-            "/health": {
-                "get": {"summary": "Liveness.", "responses": {"200": {"description": "ok"}}}
-            },
-            "/ready": {
-                "get": {
-                    "summary": "Readiness: the model is loaded.",
-                    "responses": {"200": {"description": "ready"}, "503": {"description": "not"}},
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics.",
-                    "responses": {"200": {"description": "text exposition format"}},
-                }
-            },
-        },
+        "paths": paths,
         "components": {
             "schemas": {
                 "ScoringRequest": shapes.request(),
                 "InputRecord": shapes.record(),
                 "InputRow": shapes.row(),
                 "InputColumns": shapes.columns(),
-                "Error": error,
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error_code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["error_code", "message"],
+                },
             }
+        },
+    }
+
+
+def _invocations(shapes: _Shapes) -> dict[str, Any]:
+    """`POST /invocations`: the request bodies and the answers."""
+    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    predictions = {
+        "type": "object",
+        "properties": {"predictions": {"type": "array"}},
+        "required": ["predictions"],
+    }
+    return {
+        "summary": "Score rows (MLflow scoring payloads).",
+        "operationId": "invocations",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ScoringRequest"}},
+                "text/csv": {"schema": shapes.csv()},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "One prediction per row.",
+                "content": {"application/json": {"schema": predictions}},
+            },
+            "400": {"description": "Malformed body.", **err},
+            "404": {"description": "An unknown entity key.", **err},
+            "413": {"description": "Too large.", **err},
+            "415": {"description": "Unsupported media type.", **err},
+            "422": {"description": "Does not fit the model's inputs.", **err},
+            "503": {"description": "The model is not loaded yet.", **err},
         },
     }
 

@@ -242,7 +242,7 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
 
 def _null_message(column: Column, row: int, allow_missing: bool) -> str:
     where = f"column {column.name!r} (row {row}) is null or missing"
-    if not column.type.holds_null:
+    if not (column.type.holds_null or column.numpy):
         return (
             f"{where}: MLflow passes no missing values in {column.type.name} columns; "
             "send a value, or log the column as double to allow missing values"

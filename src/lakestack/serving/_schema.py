@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lakestack.errors import ServingError
@@ -35,16 +35,19 @@ class Column:
         name: the column name.
         type: its value type (the check, the JSON schema, the Arrow column).
         required: MLflow's `ColSpec.required`; an optional column may be null when its type
-            can carry a null to the model (not MLflow's integers).
+            can carry a null to the model (not MLflow's integers, unless `numpy`).
+        numpy: the model gets the column in a NumPy float array (the fast path), where a
+            null is NaN whatever the column's type.
     """
 
     name: str
     type: ValueType
     required: bool = True
+    numpy: bool = False
 
     def nullable(self, allow_missing: bool) -> bool:
         """Whether null is accepted: an optional column, or a float with `allow_missing`."""
-        if not self.required and self.type.holds_null:
+        if not self.required and (self.type.holds_null or self.numpy):
             return True
         return allow_missing and self.type.name in ("float", "double")
 
@@ -63,6 +66,10 @@ class InputSchema:
     def numeric(self) -> bool:
         """Whether every column is a number (the NumPy fast path applies)."""
         return all(c.type.numeric for c in self.columns)
+
+    def on_numpy(self) -> InputSchema:
+        """This schema for a model scored on NumPy arrays (the fast path)."""
+        return InputSchema(tuple(replace(c, numpy=True) for c in self.columns))
 
     @classmethod
     def from_signature(cls, signature: Any) -> InputSchema | None:

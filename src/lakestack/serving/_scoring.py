@@ -248,23 +248,9 @@ def score_table(
     source_ref = TableRef.parse(table)
     dataset, source_version = lake.scan(source_ref)
     predictor = BatchPredictor.of(served)
-    names = predictor.names
-    available = dataset.schema.names
-    if names is not None:
-        missing = [n for n in names if n not in available]
-        if missing:
-            raise ServingError(
-                f"table {source_ref.name} lacks the input column(s) {', '.join(missing)} of "
-                f"model {name!r} version {served.version}; it has {', '.join(available)}"
-            )
-    unknown = [c for c in columns or [] if c not in available]
-    if unknown:
-        raise ServingError(
-            f"table {source_ref.name} has no column(s) {', '.join(unknown)} to copy to "
-            f"{output}; it has {', '.join(available)}"
-        )
-    keep = columns if columns is not None else available
-    read = list(dict.fromkeys([*keep, *(names or available)]))
+    keep, read = _columns(
+        str(source_ref.name), dataset.schema.names, predictor.names, columns, served, output
+    )
     total = dataset.count_rows()
     run = _Run(
         name=name,
@@ -302,6 +288,36 @@ def score_table(
         engine=spec,
         workers=predictors.workers,
     )
+
+
+def _columns(
+    source: str,
+    available: list[str],
+    names: list[str] | None,
+    columns: list[str] | None,
+    served: ServedModel,
+    output: str,
+) -> tuple[list[str], list[str]]:
+    """The source columns copied to the output, and those read (copied and model inputs).
+
+    Raises:
+        ServingError: the source lacks a model input or one of `columns`.
+    """
+    if names is not None:
+        missing = [n for n in names if n not in available]
+        if missing:
+            raise ServingError(
+                f"table {source} lacks the input column(s) {', '.join(missing)} of "
+                f"model {served.name!r} version {served.version}; it has {', '.join(available)}"
+            )
+    unknown = [c for c in columns or [] if c not in available]
+    if unknown:
+        raise ServingError(
+            f"table {source} has no column(s) {', '.join(unknown)} to copy to "
+            f"{output}; it has {', '.join(available)}"
+        )
+    keep = columns if columns is not None else available
+    return keep, list(dict.fromkeys([*keep, *(names or available)]))
 
 
 def _predictors(spec: str, predictor: BatchPredictor, workers: int | None) -> Predictors:
