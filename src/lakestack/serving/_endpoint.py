@@ -199,6 +199,8 @@ class Endpoint:
         serving: its records wait in the spool, and `error` says what fails.
         """
         if not self.ready:
+            if self.slots.waiting:
+                return 503, {"status": "waiting", "error": self.slots.waiting}
             return 503, {"status": "loading", "error": self.slots.error or self.error}
         served = self.slots.models["production"]
         body: dict[str, Any] = {"status": "ready", "model": served.name, "version": served.version}
@@ -219,7 +221,8 @@ class Endpoint:
         started = time.perf_counter()
         request_id = self._next_id()
         if not self.ready:
-            problem = self.slots.error or self.error or "the model is loading"
+            problem = self.slots.waiting or self.slots.error or self.error
+            problem = problem or "the model is loading"
             return error_response(
                 503, f"endpoint {self.name!r} is not ready: {problem}", request_id
             )
@@ -376,6 +379,7 @@ def create_app(
     feature_fill: FeatureFill | None = None,
     context: ContextColumns | None = None,
     tuning: Tuning | None = None,
+    model: str = "the model",
     **options: Any,
 ) -> Starlette:
     """The ASGI app of an `Endpoint` serving the models `loader` loads.
@@ -391,6 +395,7 @@ def create_app(
         feature_fill: looks missing feature columns up by the request's entity keys.
         context: request columns logged with each row but not given to the model.
         tuning: how it scores and starts.
+        model: what the aliases are of, for messages (`churn in prod`).
         **options: fields of `Tuning` given one by one (`batch_wait_ms=2`, ...).
 
     Example:
@@ -406,6 +411,7 @@ def create_app(
         alias_lookup=alias_lookup,
         metrics=EndpointMetrics(endpoint),
         fast_path=tuning.fast_path,
+        model=model,
     )
     return Endpoint(
         slots,

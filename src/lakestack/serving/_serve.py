@@ -52,7 +52,8 @@ def endpoint_app(
 ) -> Starlette:
     """The ASGI app of `endpoints.<name>` in an environment.
 
-    It serves the version holding the endpoint's `stage` alias, follows the alias, splits
+    It serves the version holding the endpoint's `stage` alias (waiting, not ready, while no
+    version holds it), follows the alias, splits
     traffic as `traffic` says, looks features up by key when the model has a feature spec,
     and logs every request to `inference.<name>` (unless `log_inference: false`). With
     several `workers` sharing a socket, each loads its model before accepting connections,
@@ -101,6 +102,7 @@ def endpoint_app(
             allow_missing=config.allow_missing,
         ),
         alias_lookup=alias_lookup if config.poll_interval_s > 0 else None,
+        model=f"{config.model} in {env.name}",
         feature_fill=FeatureFiller(project, env.name, unknown_keys=config.unknown_keys),
         context=context,
         tuning=Tuning(

@@ -78,6 +78,8 @@ class ModelSlots:
     `on_load` listeners are called with every model loaded, before it answers a request.
 
     A request takes its model once, at its start, so a swap never drops an in-flight request.
+    While no version holds the production alias yet (an endpoint deployed before its model),
+    the slots wait, following the alias, and `waiting` says why.
     """
 
     loader: Loader
@@ -85,8 +87,11 @@ class ModelSlots:
     alias_lookup: AliasLookup | None = None
     metrics: EndpointMetrics | None = None
     fast_path: bool = True
+    model: str = "the model"
+    """What the aliases are of, for messages: `churn in prod`."""
     models: dict[str, ServedModel] = field(default_factory=dict)
     error: str | None = None
+    waiting: str | None = None
     on_load: list[Callable[[ServedModel], None]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -95,8 +100,16 @@ class ModelSlots:
         return "production" in self.models
 
     def load_all(self) -> None:
-        """Load every variant's model (the production one must load)."""
+        """Load every variant's model (the production one must load, unless no version holds
+        its alias yet and the slots follow it: then they wait)."""
         for variant, alias in self.traffic.variants().items():
+            if variant == "production" and self._unassigned(alias):
+                self.waiting = (
+                    f"waiting for a version of {self.model} with the alias {alias!r}: none has "
+                    "it yet; the endpoint serves as soon as one does"
+                )
+                log.warning("%s", self.waiting)
+                continue
             try:
                 self._set(variant, self.loader(alias))
             except Exception as exc:
@@ -105,11 +118,21 @@ class ModelSlots:
                     raise
                 log.warning("variant %s (alias %s) not loaded: %s", variant, alias, exc)
 
+    def _unassigned(self, alias: str) -> bool:
+        if self.alias_lookup is None:
+            return False
+        try:
+            return self.alias_lookup(alias) is None
+        except Exception:  # the registry cannot say: loading will, with its error
+            return False
+
     def _set(self, variant: str, loaded: LoadedModel) -> None:
         served = ServedModel.wrap(loaded, fast_path=self.fast_path)
         for listener in self.on_load:  # before it answers: its columns are known to the log
             listener(served)
         self.models = {**self.models, variant: served}  # one reference swap
+        if variant == "production":
+            self.waiting = None
         if self.metrics is not None:
             self.metrics.set_version(served.name, served.version, variant)
         log.info("serving %s version %s as %s", served.name, served.version, variant)
