@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,9 @@ from lakestack.deploy import (
     mask_uri,
     snapshot,
 )
-from lakestack.errors import AccessDeniedError, DeployError, DeployRefusedError
+from lakestack.errors import AccessDeniedError, DeployError, DeployRefusedError, PipelineError
 from lakestack.lake import Lake
-from lakestack.pipelines import Records, trigger
+from lakestack.pipelines import Records, Scheduler, trigger
 
 
 def _log(folder: Path, env: str) -> DeploymentLog:
@@ -142,6 +144,35 @@ def test_the_scheduler_runs_the_deployed_commit_not_the_working_folder(tmp_path:
     assert mark(folder, "staging") == "B:two"
     assert switched == [deployed, newer]
     assert [r.status for r in scheduler.results] == ["succeeded", "succeeded"]
+
+
+def test_the_deployed_scheduler_loop_runs_triggers_and_holds_the_environment_lock(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "shop"
+    new_repo(folder, "A")
+    deploy(load_project(folder), "staging")
+    project = load_project(folder)
+    scheduler = DeployedScheduler(project, "staging")
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run_forever, args=(0.05, stop))
+    thread.start()
+    try:
+        trigger(project, "hello", "test", env="staging")
+        deadline = time.monotonic() + 120
+        while not scheduler.results and time.monotonic() < deadline:
+            stop.wait(0.05)
+        # one scheduler per environment, deployed or not
+        with pytest.raises(PipelineError, match="a scheduler of 'staging' is already running"):
+            Scheduler(project, "staging").run_forever(0.05, threading.Event())
+    finally:
+        stop.set()
+        thread.join(60)
+    assert [r.status for r in scheduler.results] == ["succeeded"]
+    assert mark(folder, "staging") == "A:one"
+    later = threading.Event()
+    later.set()  # the lock was released: a new loop starts, and ends at once
+    Scheduler(project, "staging").run_forever(0.05, later)
 
 
 def test_deploy_runs_jobs_from_the_deployed_code_and_a_removed_checkout_comes_back(

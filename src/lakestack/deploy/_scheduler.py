@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -134,23 +133,6 @@ class DeployedScheduler:
         Raises:
             PipelineError: another scheduler of this environment is running.
         """
-        from lakestack.pipelines import JobLock
+        from lakestack.pipelines import tick_forever
 
-        lock = JobLock(self.project.state_dir / self.environment / "locks" / "_scheduler.lock")
-        if not lock.acquire(f"scheduler of {self.environment}"):
-            raise PipelineError(
-                f"a scheduler of {self.environment!r} is already running ({lock.owner()}); "
-                "stop it first, or run this one for another environment"
-            )
-        stop = stop or threading.Event()
-        try:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    self.tick()
-                except (PipelineError, DeployError, OSError) as exc:
-                    log.error("tick failed: %s", exc)
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
-        finally:
-            self.stop()
-            lock.release()
+        tick_forever(self, interval, stop, tolerated=(PipelineError, DeployError, OSError))

@@ -42,7 +42,7 @@ from lakestack.pipelines._run_records import (
 )
 from lakestack.pipelines._run_result import RunResult, RunUpdate, new_run_id
 from lakestack.pipelines._runner import run_job
-from lakestack.pipelines._scheduler import Launch, Scheduler
+from lakestack.pipelines._scheduler import Launch, Scheduler, Ticker, tick_forever
 from lakestack.pipelines._steps import external_run_id, finish_run, run_task
 from lakestack.pipelines._triggers import PendingTrigger, trigger
 from lakestack.pipelines._worker import TaskOutcome, TaskRequest, log_tail
@@ -72,6 +72,7 @@ __all__ = [
     "TaskRequest",
     "TaskRun",
     "TaskSpec",
+    "Ticker",
     "airflow_dags",
     "check_imports",
     "create_engine",
@@ -85,5 +86,6 @@ __all__ = [
     "run_lineage",
     "run_task",
     "table_lineage",
+    "tick_forever",
     "trigger",
 ]

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lakestack.errors import PipelineError, TableNotFoundError
 from lakestack.pipelines._locks import JobLock
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from lakestack.config import JobConfig, Project
     from lakestack.lake import Lake
 
-__all__ = ["Launch", "Scheduler"]
+__all__ = ["Launch", "Scheduler", "Ticker", "tick_forever"]
 
 log = logging.getLogger("lakestack.scheduler")
 Clock = Callable[[], datetime]
@@ -298,24 +298,7 @@ class Scheduler:
         Raises:
             PipelineError: another scheduler of this environment is running.
         """
-        lock = JobLock(self.project.state_dir / self.environment / "locks" / "_scheduler.lock")
-        if not lock.acquire(f"scheduler of {self.environment}"):
-            raise PipelineError(
-                f"a scheduler of {self.environment!r} is already running ({lock.owner()}); "
-                "stop it first, or run this one for another environment"
-            )
-        stop = stop or threading.Event()
-        try:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    self.tick()
-                except (PipelineError, OSError) as exc:  # keep scheduling; say what went wrong
-                    log.error("tick failed: %s", exc)
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
-        finally:
-            self.stop()
-            lock.release()
+        tick_forever(self, interval, stop)
 
 
 def _alive(pid: int) -> bool:
@@ -330,3 +313,54 @@ def _alive(pid: int) -> bool:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
         return handle.read().split()[2] != "Z"  # a zombie has exited
     return True
+
+
+class Ticker(Protocol):
+    """What `tick_forever` drives: a scheduler of one environment of a project."""
+
+    project: Project
+    environment: str
+
+    def tick(self) -> list[Launch]: ...  # pragma: no cover
+
+    def stop(self, timeout: float = 30.0) -> None: ...  # pragma: no cover
+
+
+def tick_forever(
+    ticker: Ticker,
+    interval: float = 15.0,
+    stop: threading.Event | None = None,
+    *,
+    tolerated: tuple[type[BaseException], ...] = (PipelineError, OSError),
+) -> None:
+    """The loop `lakestack scheduler` runs: one scheduler per environment (a lock), a tick
+    every `interval` seconds until `stop` is set (or Ctrl-C), then its runs cancelled.
+
+    Args:
+        ticker: the scheduler (`Scheduler`, or one that wraps it).
+        interval: seconds from the start of one tick to the start of the next.
+        stop: set it to end the loop.
+        tolerated: errors of a tick that are logged and do not end the loop.
+
+    Raises:
+        PipelineError: another scheduler of this environment is running.
+    """
+    environment = ticker.environment
+    lock = JobLock(ticker.project.state_dir / environment / "locks" / "_scheduler.lock")
+    if not lock.acquire(f"scheduler of {environment}"):
+        raise PipelineError(
+            f"a scheduler of {environment!r} is already running ({lock.owner()}); "
+            "stop it first, or run this one for another environment"
+        )
+    stop = stop or threading.Event()
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                ticker.tick()
+            except tolerated as exc:  # keep scheduling; say what went wrong
+                log.error("tick failed: %s", exc)
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        ticker.stop()
+        lock.release()
