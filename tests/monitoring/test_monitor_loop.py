@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from _monitor_kit import MakeProject, at, monitor, write_hours
@@ -10,7 +11,13 @@ from typer.testing import CliRunner
 
 from lakestack.cli._app import app
 from lakestack.lake import Lake
-from lakestack.monitoring import html_report, prometheus_metrics, read_alerts, run_monitor
+from lakestack.monitoring import (
+    html_report,
+    monitor_dashboard,
+    prometheus_metrics,
+    read_alerts,
+    run_monitor,
+)
 from lakestack.pipelines import Scheduler
 
 
@@ -65,8 +72,12 @@ def test_report_metrics_and_cli(make_project: MakeProject, tmp_path: Path) -> No
     out = runner.invoke(app, ["monitor", "report", "flights", "--html", str(page), *args])
     assert out.exit_code == 0, out.output
     text = page.read_text()
-    assert text.count("<svg") == 2 and "<polyline" in text and "<script" not in text
-    assert html_report(lake, "flights") == text
+    assert html_report(project, "flights", lake) == text
+    drawn = json.loads(text.split('id="monitor-data">')[1].split("</script>")[0])
+    assert drawn == json.loads(json.dumps(monitor_dashboard(project, "flights", lake)))
+    assert [f["column"] for f in drawn["drift"]["features"]][0] in {"x", "c"}
+    assert len(drawn["drift"]["windows"]) == 3 and "LakestackCharts.drift" in text
+    assert re.search(r"<(script|link|img)[^>]*\s(src|href)=", text) is None  # all inside
     metrics = prometheus_metrics(lake, ["flights"])
     assert (
         'lakestack_monitor_drift_psi{column="x",monitor="flights",reference="baseline"}' in metrics

@@ -228,8 +228,8 @@ def test_train_gate_serve_monitor_retrain_with_the_defaults(
         if line.startswith("lakestack_monitor_quality{")
     }
     assert exported == set(MONITOR_METRICS[case.problem])
-    page = html_report(lake, case.name)
-    charts = set(re.findall(r"<h3>quality: (\w+)</h3>", page))
+    page = html_report(project, case.name, lake)
+    charts = set(re.findall(r'<td class="metric">(\w+)</td>', page))
     assert charts == set(MONITOR_METRICS[case.problem])
 
     # retrain: the scheduler runs the queued job; the gates compare with production

@@ -61,8 +61,9 @@ def report(
     """Write a self-contained HTML page of drift and quality over time."""
     from lakestack.monitoring import html_report, monitor_config
 
-    monitor_config(open_project(project), name)
-    html_report(open_lake(project, env), name, html)
+    loaded = open_project(project)
+    monitor_config(loaded, name)
+    html_report(loaded, name, open_lake(project, env), html)
     console.print(f"wrote the report of monitor {name} to {html}")
 
 

@@ -246,7 +246,7 @@ def stage_monitoring(demo: Demo) -> None:
             since = day + timedelta(days=1)
     _print_timeline(timeline)
     report = demo.project.root / "monitor_report.html"
-    html_report(demo.lake, MONITOR, report)
+    html_report(demo.project, MONITOR, demo.lake, report)
     recorded = read_alerts(demo.lake, MONITOR)
     fired_total = 0 if recorded is None else recorded.height
     logged = (

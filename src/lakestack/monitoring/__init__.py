@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from lakestack.monitoring._actions import SINKS, Alert, AlertSink, register_sink, send_webhook
 from lakestack.monitoring._alerts import evaluate_alerts, read_alerts
+from lakestack.monitoring._dashboard import DRIFT_THRESHOLD, monitor_dashboard
 from lakestack.monitoring._exporter import serve_metrics
 from lakestack.monitoring._monitor import (
     MonitorResult,
@@ -32,6 +33,7 @@ from lakestack.monitoring._windows import Window, parse_window
 
 __all__ = [
     "ALERTS_TABLE",
+    "DRIFT_THRESHOLD",
     "METRICS",
     "SINKS",
     "Alert",
@@ -45,6 +47,7 @@ __all__ = [
     "load_baseline",
     "metric_tables",
     "monitor_config",
+    "monitor_dashboard",
     "monitored_columns",
     "parse_condition",
     "parse_window",

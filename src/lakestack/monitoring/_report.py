@@ -1,131 +1,126 @@
-"""Observability of a monitor: a self-contained HTML page with inline SVG, Prometheus gauges."""
+"""Observability of a monitor: a self-contained HTML page with the console's charts, and
+Prometheus gauges."""
 
 from __future__ import annotations
 
 import html
 import math
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from lakestack.metric_catalog import ALL_METRICS
 from lakestack.monitoring._tables import metric_tables, read_or_none
 
 if TYPE_CHECKING:
-    import polars as pl
     from prometheus_client import CollectorRegistry
 
+    from lakestack.config import Project
     from lakestack.lake import Lake
 
 __all__ = ["html_report", "monitor_registry", "prometheus_metrics"]
 
-_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
+def html_report(project: Project, monitor: str, lake: Lake, path: str | Path | None = None) -> str:
+    """A self-contained HTML page of a monitor, drawn with the console's charts.
 
-def _svg(
-    title: str, series: dict[str, list[tuple[datetime, float]]], threshold: float | None
-) -> str:
-    width, height, pad = 720, 240, 40
-    points = [p for values in series.values() for p in values if not math.isnan(p[1])]
-    if not points:
-        return f"<h3>{html.escape(title)}</h3><p>no data yet</p>"
-    xs = [p[0].timestamp() for p in points]
-    ys = [p[1] for p in points] + ([threshold] if threshold is not None else [])
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(0.0, min(ys)), max(ys) if max(ys) > min(0.0, min(ys)) else 1.0
-
-    def sx(t: float) -> float:
-        return pad + (t - x0) / (x1 - x0) * (width - 2 * pad)
-
-    def sy(v: float) -> float:
-        return height - pad - (v - y0) / (y1 - y0) * (height - 2 * pad)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>',
-        f'<text x="4" y="{pad}" font-size="10">{y1:.3g}</text>',
-        f'<text x="4" y="{height - pad}" font-size="10">{y0:.3g}</text>',
-        f'<text x="{pad}" y="{height - 8}" font-size="10">{datetime.fromtimestamp(x0):%Y-%m-%d %H:%M}</text>',
-        f'<text x="{width - pad - 90}" y="{height - 8}" font-size="10">'
-        f"{datetime.fromtimestamp(x1):%Y-%m-%d %H:%M}</text>",
-    ]
-    if threshold is not None:
-        y = sy(threshold)
-        parts.append(
-            f'<line x1="{pad}" y1="{y:.1f}" x2="{width - pad}" y2="{y:.1f}" stroke="red" '
-            'stroke-dasharray="4 3"/>'
-        )
-    for i, (name, values) in enumerate(sorted(series.items())):
-        color = _COLORS[i % len(_COLORS)]
-        coords = " ".join(
-            f"{sx(t.timestamp()):.1f},{sy(v):.1f}" for t, v in values if not math.isnan(v)
-        )
-        parts.append(
-            f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{coords}"/>'
-        )
-        parts.append(
-            f'<text x="{width - pad + 2}" y="{pad + 12 * i}" font-size="10" fill="{color}">'
-            f"{html.escape(name)}</text>"
-        )
-    parts.append("</svg>")
-    return f"<h3>{html.escape(title)}</h3>" + "".join(parts)
-
-
-def _series(
-    frame: pl.DataFrame, key: str | None, metric: str
-) -> dict[str, list[tuple[datetime, float]]]:
-    out: dict[str, list[tuple[datetime, float]]] = {}
-    for row in frame.sort("window_start").iter_rows(named=True):
-        value = row.get(metric)
-        name = str(row[key]) if key else metric
-        out.setdefault(name, []).append(
-            (row["window_start"], float("nan") if value is None else float(value))
-        )
-    return out
-
-
-def html_report(lake: Lake, monitor: str, path: str | Path | None = None) -> str:
-    """A self-contained HTML page of a monitor's drift and quality over time (inline SVG).
+    The page holds the charts' scripts and the data of `monitor_dashboard`: drift per window
+    of the features that drift most (top first), quality per window with the alerts, the
+    retraining runs and a band per model version that served, then the alerts as a table.
+    It loads nothing from a network.
 
     Args:
-        lake: the environment's lake.
+        project: the project.
         monitor: the monitor's name.
+        lake: the environment's lake.
         path: also write the page here.
 
     Returns:
         The page.
-    """
-    import polars as pl
 
-    tables = metric_tables(monitor)
-    drift = read_or_none(lake, tables["drift"])
-    quality = read_or_none(lake, tables["quality"])
-    sections = [f"<h1>Monitor {html.escape(monitor)} ({html.escape(lake.environment)})</h1>"]
-    if drift is not None and not drift.is_empty():
-        for reference in ("baseline", "previous"):
-            part = drift.filter(pl.col("reference") == reference)
-            if not part.is_empty():
-                sections.append(
-                    _svg(f"PSI per feature vs {reference}", _series(part, "column", "psi"), 0.2)
-                )
-    else:
-        sections.append("<p>No drift metrics yet: run <code>lakestack monitor run</code>.</p>")
-    if quality is not None and not quality.is_empty():
-        for metric in ALL_METRICS:
-            if metric in quality.columns:
-                sections.append(_svg(f"quality: {metric}", _series(quality, None, metric), None))
-    body = "\n".join(sections)
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>lakestack monitor {html.escape(monitor)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}svg{border:1px solid #eee}</style>"
-        f"</head><body>{body}</body></html>"
+    Raises:
+        MonitoringError: an unknown monitor.
+    """
+    from lakestack.charts import inline_scripts
+    from lakestack.monitoring._dashboard import monitor_dashboard
+
+    data = monitor_dashboard(project, monitor, lake)
+    title = f"Monitor {monitor} ({lake.environment})"
+    payload = orjson.dumps(data).decode().replace("</", "<\\/")
+    page = _PAGE.format(
+        title=html.escape(title),
+        subtitle=html.escape(
+            f"model {data['model']}, table {data['table']}, windows of {data['window']}"
+        ),
+        quality_table=_quality_table(data["quality"]),
+        alerts_table=_alerts_table(data["alerts"]),
+        scripts=inline_scripts(),
+        data=payload,
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>lakestack: {title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;color:#1e293b;max-width:1100px}}
+.chart{{height:360px;margin:1em 0;border:1px solid #e2e8f0;border-radius:6px}}
+.chart-empty{{display:flex;align-items:center;justify-content:center;color:#64748b;height:80px}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{padding:.25em .8em;border-bottom:1px solid #e2e8f0;text-align:left}}
+.firing{{color:#dc2626}}.resolved{{color:#16a34a}}
+</style></head><body>
+<h1>{title}</h1><p>{subtitle}</p>
+<h2>Drift</h2><div class="chart" id="drift"></div>
+<h2>Quality</h2><div class="chart" id="quality"></div>
+{quality_table}
+<h2>Alerts</h2>
+{alerts_table}
+{scripts}
+<script type="application/json" id="monitor-data">{data}</script>
+<script>
+var data = JSON.parse(document.getElementById("monitor-data").textContent);
+LakestackCharts.drift(document.getElementById("drift"), data.drift);
+LakestackCharts.quality(document.getElementById("quality"), data.quality);
+</script>
+</body></html>
+"""
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+def _quality_table(quality: dict[str, Any]) -> str:
+    """The latest, lowest and highest value of each quality metric."""
+    if not quality["metrics"]:
+        return "<p>No quality metrics yet: they come when labels join the predictions.</p>"
+    rows = []
+    for name, values in quality["metrics"].items():
+        seen = [v for v in values if v is not None]
+        latest = seen[-1] if seen else None
+        low, high = (min(seen), max(seen)) if seen else (None, None)
+        rows.append(
+            f'<tr><td class="metric">{html.escape(name)}</td><td>{_number(latest)}</td>'
+            f"<td>{_number(low)}</td><td>{_number(high)}</td></tr>"
+        )
+    head = "<tr><th>metric</th><th>latest</th><th>lowest</th><th>highest</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _alerts_table(alerts: list[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<p>No alert has fired.</p>"
+    rows = [
+        f"<tr><td>{html.escape(str(a['fired_at'])[:16])}</td><td>{html.escape(a['rule'])}</td>"
+        f'<td class="{html.escape(a["state"])}">{html.escape(a["state"])}</td>'
+        f"<td>{html.escape(a['message'])}</td></tr>"
+        for a in reversed(alerts)
+    ]
+    head = "<tr><th>fired</th><th>rule</th><th>state</th><th>message</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def prometheus_metrics(lake: Lake, monitors: list[str]) -> str:
