@@ -17,7 +17,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lakestack import __version__
 from lakestack.access import AUTHORITY_VARIABLE
-from lakestack.control_plane import _access_routes, _data_routes, _model_routes
+from lakestack.control_plane import (
+    _access_routes,
+    _data_routes,
+    _endpoint_routes,
+    _model_routes,
+    _overview_routes,
+)
 from lakestack.control_plane._session import FastJSON, install_error_handlers
 from lakestack.errors import ConfigError
 
@@ -53,19 +59,29 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(project: Project, environments: list[str] | None = None) -> FastAPI:
+def create_app(
+    project: Project, environments: list[str] | None = None, *, launch_token: str | None = None
+) -> FastAPI:
     """The ASGI app of the control plane.
 
     Args:
         project: the project served.
         environments: the environments it governs (default: all of the project's).
+        launch_token: for a single-user project (no principals), the one secret that opens
+            every route, as the local user (`lakestack ui` makes one per start and puts it in
+            the URL it prints).
 
     Raises:
         ConfigError: an unknown environment, or a project without principals (no one could
-            authenticate).
+            authenticate) and no launch token.
     """
     governed = [project.environment(name).name for name in environments or project.environments]
-    if not project.config.access.principals:
+    if launch_token is not None and project.config.access.principals:
+        raise ConfigError(
+            f"{project.file}: this project declares principals, so its console signs in with "
+            "their tokens (`lakestack access token create`), not with a launch token"
+        )
+    if not project.config.access.principals and launch_token is None:
         raise ConfigError(
             f"{project.file}: the control plane authenticates principals, and this project "
             "declares none; add access.principals with roles (docs/access.md)"
@@ -79,6 +95,7 @@ def create_app(project: Project, environments: list[str] | None = None) -> FastA
     )
     app.state.project = project
     app.state.environments = governed
+    app.state.launch_token = launch_token
     install_error_handlers(app)
     app.add_middleware(_RequireBearer)
 
@@ -89,6 +106,8 @@ def create_app(project: Project, environments: list[str] | None = None) -> FastA
     app.include_router(_access_routes.router)
     app.include_router(_data_routes.router)
     app.include_router(_model_routes.router)
+    app.include_router(_endpoint_routes.router)
+    app.include_router(_overview_routes.router)
     app.openapi = lambda: _openapi(app, governed)  # type: ignore[method-assign]
     return app
 

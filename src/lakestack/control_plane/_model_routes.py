@@ -189,6 +189,21 @@ def monitor_metrics(
     return rows
 
 
+@router.get(
+    "/monitors/{monitor}/dashboard",
+    tags=["monitors"],
+    summary="Drift (top features first), quality with alerts, retrainings and served versions",
+)
+def monitor_dashboard(s: Reader, monitor: str) -> dict[str, Any]:
+    """What the console's monitor page and `lakestack monitor report` draw."""
+    from lakestack.lake import Lake
+    from lakestack.monitoring import monitor_dashboard as dashboard
+
+    _known_monitor(s, monitor)
+    with s.acting():
+        return dashboard(s.project, monitor, Lake.for_environment(s.project, s.env))
+
+
 @router.post("/monitors/{monitor}/runs", tags=["monitors"], summary="Process new windows now")
 def run_monitor(s: Writer, monitor: str) -> dict[str, Any]:
     from lakestack.monitoring import run_monitor as run

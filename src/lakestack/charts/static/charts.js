@@ -11,6 +11,10 @@
     cancelled: "#6b7280", skipped: "#9ca3af", reused: "#0891b2", table: "#475569",
     run: "#2563eb", model: "#9333ea" };
 
+  function title(text) { return { text: text, left: 8, top: 4, textStyle: { fontSize: 13 } }; }
+  function legend() { return { type: "scroll", right: 8, top: 4, width: "45%" }; }
+  function time(iso) { return new Date(iso).getTime(); }
+
   function init(el) {
     var chart = echarts.init(el, null, { renderer: "svg" });
     if (window.ResizeObserver) new ResizeObserver(function () { chart.resize(); }).observe(el);
@@ -45,9 +49,8 @@
     var chart = init(el);
     chart.setOption({
       animation: false,
-      title: { text: "PSI against the baseline, per window" + (d.hidden ?
-        " (top " + d.features.length + "; " + d.hidden + " steadier features hidden)" : ""),
-        textStyle: { fontSize: 13 } },
+      title: title("PSI against the baseline, per window" + (d.hidden ?
+        " (top " + d.features.length + "; " + d.hidden + " steadier features hidden)" : "")),
       tooltip: { formatter: function (p) {
         return columns[p.value[1]] + "<br>" + d.windows[p.value[0]].slice(0, 16) +
           "<br>PSI " + fmt(p.value[2]);
@@ -73,9 +76,13 @@
   function quality(el, d) {
     var names = Object.keys(d.metrics);
     if (!d.windows.length || !names.length) return empty(el, "no quality metrics yet (labels join later)");
+    var unit = function (name) {  // scores in [0, 1] on the left, others (losses) on the right
+      return d.metrics[name].every(function (v) { return v === null || (v >= 0 && v <= 1); });
+    };
+    var right = names.some(function (n) { return !unit(n); });
     var series = names.map(function (name, i) {
       return { type: "line", name: name, showSymbol: true, symbolSize: 5, connectNulls: false,
-        color: PALETTE[i % PALETTE.length],
+        color: PALETTE[i % PALETTE.length], yAxisIndex: unit(name) ? 0 : 1,
         data: d.windows.map(function (w, j) { return [w, d.metrics[name][j]]; }) };
     });
     var marks = [];
@@ -97,36 +104,39 @@
         return p.name + (p.data.tip ? "<br>" + p.data.tip : "");
       } } },
       markArea: { silent: true, data: bands, label: { position: "insideTop", color: "#334155" } } });
+    var times = d.windows.map(time).concat(marks.map(function (m) { return time(m.xAxis); }));
     var chart = init(el);
     chart.setOption({
       animation: false,
-      title: { text: "Quality per window; alerts, retrainings and the version that served",
-        textStyle: { fontSize: 13 } },
+      title: title("Quality per window; alerts, retrainings and the version that served"),
       tooltip: { trigger: "axis" },
-      legend: { top: 22, data: names },
-      grid: { left: 56, right: 24, top: 64, bottom: 32 },
-      xAxis: { type: "time" },
-      yAxis: { type: "value", scale: true },
+      legend: Object.assign(legend(), { data: names }),
+      grid: { left: 56, right: right ? 56 : 24, top: 56, bottom: 32 },
+      xAxis: { type: "time", min: Math.min.apply(null, times), max: Math.max.apply(null, times) },
+      yAxis: [{ type: "value", scale: true, name: "score" },
+        { type: "value", scale: true, name: right ? "loss / error" : "", show: right,
+          splitLine: { show: false } }],
       series: series,
     });
     return chart;
   }
 
-  /* Lines (or stacked bars) over time: d = {title, unit, bars, series: [{name, data: [[iso, v]]}]} */
+  /* Lines over time, d = {title, unit, series: [{name, data: [[iso, v]]}]}; or stacked bars
+   * per bucket, d = {title, bars: true, categories: [label], series: [{name, data: [v]}]} */
   function lines(el, d) {
     var any = d.series.some(function (s) { return s.data.length; });
-    if (!any) return empty(el, d.title + ": no data yet");
+    if (!any) return empty(el, d.title + ": " + (d.empty || "no data yet"));
     var chart = init(el);
     chart.setOption({
       animation: false,
-      title: { text: d.title, textStyle: { fontSize: 13 } },
+      title: title(d.title),
       tooltip: { trigger: "axis", valueFormatter: function (v) { return fmt(v) + (d.unit ? " " + d.unit : ""); } },
-      legend: { top: 22, type: "scroll" },
-      grid: { left: 56, right: 24, top: 60, bottom: 32 },
-      xAxis: { type: "time" },
+      legend: legend(),
+      grid: { left: 56, right: 24, top: 48, bottom: 32 },
+      xAxis: { type: d.bars ? "category" : "time", data: d.categories },
       yAxis: { type: "value", name: d.unit || "", scale: !d.bars },
       series: d.series.map(function (s, i) {
-        return d.bars ? { type: "bar", stack: "all", name: s.name, data: s.data,
+        return d.bars ? { type: "bar", stack: "all", name: s.name, data: s.data, barMaxWidth: 24,
           color: PALETTE[i % PALETTE.length] }
           : { type: "line", name: s.name, data: s.data, showSymbol: s.data.length < 40,
             color: PALETTE[i % PALETTE.length] };
