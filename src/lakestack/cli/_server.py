@@ -13,7 +13,9 @@ __all__ = ["register"]
 
 EnvsOption = Annotated[
     list[str] | None,
-    typer.Option("--env", "-e", help="An environment it governs; repeat for several (default: all)."),
+    typer.Option(
+        "--env", "-e", help="An environment it governs; repeat for several (default: all)."
+    ),
 ]
 HostOption = Annotated[str, typer.Option(help="The address to listen on.")]
 LogLevelOption = Annotated[str, typer.Option(help="uvicorn's log level.")]

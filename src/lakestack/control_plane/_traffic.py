@@ -3,7 +3,7 @@ kind, and the distribution of its predictions per time bucket."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ def traffic_summary(frame: pl.DataFrame, *, most: int = 60) -> dict[str, Any]:
     empty: dict[str, Any] = {"bucket": None, "buckets": [], "totals": {"requests": 0, "rows": 0}}
     if frame.is_empty():
         return empty
-    span = frame["ts"].max() - frame["ts"].min()  # type: ignore[operator]
+    first: datetime = frame["ts"].min()  # type: ignore[assignment]
+    last: datetime = frame["ts"].max()  # type: ignore[assignment]
+    span = last - first
     name, length = _bucket(span, most)
     every = f"{int(length.total_seconds())}s"
     requests = frame.group_by("request_id").agg(
@@ -80,8 +82,8 @@ def traffic_summary(frame: pl.DataFrame, *, most: int = 60) -> dict[str, Any]:
         **{
             f"latency_p{q}_ms": _num(requests["latency_ms"].quantile(q / 100)) for q in (50, 95, 99)
         },
-        "first": _iso(frame["ts"].min()),
-        "last": _iso(frame["ts"].max()),
+        "first": _iso(first),
+        "last": _iso(last),
         "versions": sorted(int(v) for v in ok["model_version"].drop_nulls().unique().to_list()),
     }
     return {
