@@ -153,7 +153,10 @@
       if (!page) throw new ApiError(404, "no page " + location.pathname);
       clear(main);
       return page(parts.slice(2));
+    }).then(function () {
+      document.body.dataset.ready = "ok";  // the page has drawn (benchmarks wait for it)
     }).catch(function (err) {
+      document.body.dataset.ready = "error";
       if (err.status === 401) { login(err.message); return; }
       clear(main).appendChild(errorBox(err));
     });
