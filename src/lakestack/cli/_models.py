@@ -174,7 +174,7 @@ _SHOWN = {
     "threshold": ("value", "op", "bound"),
     "regression": ("candidate", "production", "improvement", "ci_low", "ci_high", "margin"),
     "slices": ("slices", "failing", "worst_difference", "tolerance"),
-    "infrastructure": ("load_s", "p50_ms", "p95_ms", "budget_ms"),
+    "infrastructure": ("load_s", "cpu_p95_ms", "cpu_budget_ms", "wall_p50_ms", "wall_p95_ms"),
 }
 
 
