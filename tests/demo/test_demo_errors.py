@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 from _kit import write_project
@@ -12,8 +14,10 @@ from lakestack.cli import main
 from lakestack.demo import Demo
 from lakestack.demo._endpoint import DemoEndpoint
 from lakestack.demo._ingest import stage_ingest
-from lakestack.errors import ConfigError, PipelineError, ServingError
+from lakestack.demo._models import _promote
+from lakestack.errors import ConfigError, GateFailedError, PipelineError, ServingError
 from lakestack.lake import Lake
+from lakestack.registry import Holdout, Lineage, ModelRegistry
 from lakestack.templates import scaffold
 
 HERE = Path(__file__).parent
@@ -53,3 +57,50 @@ def test_a_demo_folder_that_is_a_file_is_one_paragraph_and_exit_1(
     err = capsys.readouterr().err
     assert info.value.code == 1
     assert "is a file" in err and "Traceback" not in err
+
+
+def test_a_refused_promotion_the_demo_needs_stops_it_naming_the_gate_and_why(
+    tmp_path: Path, mlflow_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    gates = {
+        "thresholds": ["roc_auc >= 0.5"],
+        "infrastructure": {"cpu_ms": 0.0001, "requests": 3, "stages": ["production"]},
+    }
+    project = write_project(
+        tmp_path / "proj",
+        name="demo",
+        environments=["dev"],
+        mlflow_db=mlflow_db,
+        models={"flights_delay": {"label": "delayed", "gates": gates}},
+    )
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"x": rng.normal(size=400)}).with_columns(
+        delayed=(pl.col("x") + pl.Series(rng.normal(size=400)) > 0).cast(pl.Int64)
+    )
+    lake = Lake.for_environment(project, "dev")
+    lake.append("gold.holdout", frame)
+    x = frame.select("x").to_pandas()
+    model = LogisticRegression().fit(x, frame["delayed"].to_numpy())
+    registry = ModelRegistry(project, "dev")
+    version = registry.log_model(
+        model,
+        "flights_delay",
+        signature=infer_signature(x, model.predict_proba(x)),
+        input_example=x.head(3),
+        lineage=Lineage(holdout=Holdout("gold.holdout", lake.version("gold.holdout"), "delayed")),
+    ).version
+
+    _promote(registry, version, "staging", needed_by="its promotion to production")
+    with pytest.raises(GateFailedError) as info:
+        _promote(registry, version, "production", needed_by="the serving stage")
+    message = str(info.value)
+    assert message.startswith("the demo stops: the serving stage needs flights_delay@production")
+    assert f"version {version} was refused by the infrastructure gate: " in message
+    assert "over the 0.0001 ms CPU budget" in message
+    assert str(project.root) in message and "--dry-run" in message
+    shown = capsys.readouterr().out
+    assert "refused: flights_delay@production has no version" in shown and "None" not in shown
+    assert registry.alias_holder("flights_delay", "production") is None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from lakestack.demo._show import console, gate_table
+from lakestack.errors import GateFailedError
 
 if TYPE_CHECKING:
     from lakestack.demo._main import Demo
@@ -21,6 +22,7 @@ __all__ = ["stage_models"]
 FIRST = {"train_start": "2013-01-01", "train_end": "2013-07-01", "holdout_end": "2013-09-01"}
 SECOND = {"train_start": "2013-01-01", "train_end": "2013-09-01", "holdout_end": "2013-11-01"}
 SAMPLE = 40_000
+MODEL = "flights_delay"
 
 
 def _train(demo: Demo, window: dict[str, str], name: str) -> dict[str, Any]:
@@ -57,14 +59,26 @@ def _train(demo: Demo, window: dict[str, str], name: str) -> dict[str, Any]:
     return outputs
 
 
-def _promote(registry: ModelRegistry, version: int, stage: str) -> GateReport:
-
-    result = registry.promote("flights_delay", version, to=stage, raise_on_failure=False)
+def _promote(
+    registry: ModelRegistry, version: int, stage: str, *, needed_by: str | None = None
+) -> GateReport:
+    """Promote through the gates and show them; a refusal the demo cannot go on without
+    (`needed_by`: what needs the alias) stops it."""
+    result = registry.promote(MODEL, version, to=stage, raise_on_failure=False)
     console.print(gate_table(result.report))
-    verdict = "[green]promoted[/]" if result.applied else "[red]refused[/]"
-    console.print(
-        f"{verdict}: flights_delay@{stage} is version {version if result.applied else result.previous_version}"
-    )
+    if result.applied or result.report.passed:
+        console.print(f"[green]promoted[/]: {MODEL}@{stage} is version {version}")
+        return result.report
+    holder = result.previous_version
+    stays = f"stays version {holder}" if holder is not None else "has no version"
+    console.print(f"[red]refused[/]: {MODEL}@{stage} {stays}")
+    if needed_by is not None:
+        refusals = "; ".join(f"the {r.name} gate: {r.message}" for r in result.report.failures)
+        raise GateFailedError(
+            f"the demo stops: {needed_by} needs {MODEL}@{stage}, and version {version} was "
+            f"refused by {refusals}. Its project is {registry.project.root}; `lakestack models "
+            f"promote {MODEL} {version} --to {stage} --dry-run` there runs the gates again."
+        )
     return result.report
 
 
@@ -122,8 +136,9 @@ def stage_models(demo: Demo) -> None:
         + ", ".join(f"{k} {v:.4f}" for k, v in first["evaluate"]["metrics"].items())
         + " on its Jul-Aug holdout"
     )
-    _promote(registry, v1, "staging")
-    _promote(registry, v1, "production")  # adds the infrastructure gate: a fresh process
+    _promote(registry, v1, "staging", needed_by="its promotion to production")
+    # production adds the infrastructure gate (a fresh process)
+    _promote(registry, v1, "production", needed_by="the serving stage")
 
     second = _train(demo, SECOND, "second")
     v2 = second["register"]["version"]

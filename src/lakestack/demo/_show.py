@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,7 @@ def gate_table(report: GateReport) -> Table:
         verdict = (
             "[green]PASS[/]" if r.passed else "[red]FAIL[/]" if r.blocking else "[yellow]WARN[/]"
         )
-        view.add_row(r.name, verdict, r.message)
+        view.add_row(escape(r.name), verdict, escape(r.message))  # `[a, b)` is not markup
     if not report.results:
         view.add_row("(none)", "[green]PASS[/]", "no gates are declared for this stage")
     return view
