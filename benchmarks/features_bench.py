@@ -77,22 +77,10 @@ def best_of(repeats: int, run: Callable[[], Any]) -> tuple[float, Any]:
     return min(times), result
 
 
-def bench_training_set(
-    n_labels: int, n_rows: int, n_keys: int, repeats: int
-) -> tuple[str, dict[str, float]]:
+def asof_peers(labels: pl.DataFrame, features: pl.DataFrame) -> list[tuple[str, Callable[[], Any]]]:
+    """The peers' point-in-time joins of the same data, each returning the labels' order."""
     import duckdb
     import pandas as pd
-
-    labels, features = make_data(n_labels, n_rows, n_keys)
-    folder = Path(tempfile.mkdtemp(prefix="features-bench-"))
-    store = FeatureStore(Lake(folder / "lake"), online_store=f"sqlite:///{folder}/online.db")
-    store.create_feature_table(
-        "features.bench", data=features, primary_keys=["key"], timestamp_key="ts"
-    )
-    lookup = FeatureLookup("features.bench", "key", timestamp_lookup_key="ts")
-
-    def lakestack() -> pl.DataFrame:
-        return store.build_training_set(labels, [lookup]).to_polars()
 
     def polars_asof() -> pl.DataFrame:
         left = labels.with_row_index("__row").sort("ts")
@@ -118,15 +106,31 @@ def bench_training_set(
         sql = f"SELECT l.*, {select} FROM l ASOF LEFT JOIN f ON l.key = f.key AND l.ts >= f.ts"
         return con.sql(sql + (" ORDER BY l.label_id" if order else "")).to_arrow_table()
 
-    results: dict[str, float] = {}
-    outputs: dict[str, Any] = {}
-    for name, run in [
-        ("lakestack", lakestack),
+    return [
         ("duckdb", duckdb_asof),
         ("duckdb_unordered", lambda: duckdb_asof(order=False)),
         ("polars", polars_asof),
         ("pandas", pandas_asof),
-    ]:
+    ]
+
+
+def bench_training_set(
+    n_labels: int, n_rows: int, n_keys: int, repeats: int
+) -> tuple[str, dict[str, float]]:
+    labels, features = make_data(n_labels, n_rows, n_keys)
+    folder = Path(tempfile.mkdtemp(prefix="features-bench-"))
+    store = FeatureStore(Lake(folder / "lake"), online_store=f"sqlite:///{folder}/online.db")
+    store.create_feature_table(
+        "features.bench", data=features, primary_keys=["key"], timestamp_key="ts"
+    )
+    lookup = FeatureLookup("features.bench", "key", timestamp_lookup_key="ts")
+
+    def lakestack() -> pl.DataFrame:
+        return store.build_training_set(labels, [lookup]).to_polars()
+
+    results: dict[str, float] = {}
+    outputs: dict[str, Any] = {}
+    for name, run in [("lakestack", lakestack), *asof_peers(labels, features)]:
         run()  # warm up: first calls load kernels
         results[name], outputs[name] = best_of(repeats, run)
         print(f"{name:>18}: {results[name]:.3f} s")

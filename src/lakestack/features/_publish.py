@@ -200,83 +200,113 @@ def publish_table(
                 "without as_of"
             )
         as_of = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    version = table.version
-    state = store.state(table.name)
-    keys = list(table.primary_keys)
-    previous = state.version if state else None
+    publication = _Publication(lake, store, table, as_of, started)
+    return publication.as_of_rows(full) if as_of is not None else publication.latest_rows(full)
 
-    def publishing(arrow_schema: pa.Schema, rows: int) -> PublishState:
+
+class _Publication:
+    """One publish of one feature table's current version: what the store holds, and how to
+    bring it to the version's rows (incrementally when it can)."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        store: OnlineStore,
+        table: FeatureTable,
+        as_of: datetime | None,
+        started: float,
+    ) -> None:
+        self.lake, self.store, self.table, self.as_of = lake, store, table, as_of
+        self.started = started
+        self.version = table.version
+        self.state = store.state(table.name)
+        self.keys = list(table.primary_keys)
+
+    def new_state(self, arrow_schema: pa.Schema, rows: int) -> PublishState:
+        """What the store will hold after this publish."""
         return PublishState(
-            table=table.name,
-            version=version,
-            keys=tuple(keys),
-            timestamp_key=table.timestamp_key,
+            table=self.table.name,
+            version=self.version,
+            keys=tuple(self.keys),
+            timestamp_key=self.table.timestamp_key,
             schema=arrow_schema,
             rows=rows,
             published_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            as_of=as_of,
+            as_of=self.as_of,
         )
 
-    def result(written: int, deleted: int, total: int, whole: bool) -> PublishResult:
+    def result(self, written: int, deleted: int, total: int, whole: bool) -> PublishResult:
         return PublishResult(
-            table=table.name,
-            store=store.uri,
-            version=version,
-            previous_version=previous,
+            table=self.table.name,
+            store=self.store.uri,
+            version=self.version,
+            previous_version=self.state.version if self.state else None,
             keys_written=written,
             keys_deleted=deleted,
             keys_total=total,
             full=whole,
-            seconds=time.perf_counter() - started,
-            as_of=as_of,
+            seconds=time.perf_counter() - self.started,
+            as_of=self.as_of,
         )
 
-    if as_of is not None:
+    def as_of_rows(self, full: bool) -> PublishResult:
+        """Each key's latest row at or before `as_of`: only the rows since the previous moment
+        when the store holds this version as of an earlier one, else the table whole."""
+        as_of, state = self.as_of, self.state
+        assert as_of is not None
         if (
             not full
             and state is not None
             and state.as_of is not None
-            and state.version == version
+            and state.version == self.version
             and state.as_of <= as_of
         ):
             if state.as_of == as_of:
-                return result(0, 0, state.rows, False)
-            window = _read_latest(lake, table, version, after=state.as_of, until=as_of)
+                return self.result(0, 0, state.rows, False)
+            window = _read_latest(
+                self.lake, self.table, self.version, after=state.as_of, until=as_of
+            )
             arrow = window.to_arrow()
-            if schema_fingerprint(arrow.schema, keys) == state.fingerprint:
-                added = _new_keys(store, table.name, arrow.select(keys)) if window.height else 0
-                store.write(publishing(arrow.schema, state.rows + added), arrow)
-                return result(window.height, 0, state.rows + added, False)
-        new = _read_latest(lake, table, version, until=as_of)
+            if schema_fingerprint(arrow.schema, self.keys) == state.fingerprint:
+                keys = arrow.select(self.keys)
+                added = _new_keys(self.store, self.table.name, keys) if window.height else 0
+                self.store.write(self.new_state(arrow.schema, state.rows + added), arrow)
+                return self.result(window.height, 0, state.rows + added, False)
+        new = _read_latest(self.lake, self.table, self.version, until=as_of)
         arrow = new.to_arrow()
-        store.replace(publishing(arrow.schema, new.height), arrow)
-        return result(new.height, 0, new.height, True)
+        self.store.replace(self.new_state(arrow.schema, new.height), arrow)
+        return self.result(new.height, 0, new.height, True)
 
-    new = _read_latest(lake, table, version)
-    arrow = new.to_arrow()
-    new_state = publishing(arrow.schema, new.height)
-    incremental = (
-        not full
-        and state is not None
-        and state.as_of is None  # an as-of publish holds other rows than the diff assumes
-        and state.fingerprint == new_state.fingerprint
-        and state.version <= version
-    )
-    if incremental and state is not None and state.version == version:
-        return result(0, 0, new.height, False)
-    old = None
-    if incremental and state is not None:
-        try:
-            old = _read_latest(lake, table, state.version)
-        except LakeError:
-            old = None  # that version is gone (vacuumed): publish everything
-    if old is None or old.schema != new.schema:
-        store.replace(new_state, arrow)
-        return result(new.height, 0, new.height, True)
-    changed = _changed(new, old, keys)
-    deleted = old.select(keys).join(new.select(keys), on=keys, how="anti", nulls_equal=True)
-    store.write(new_state, changed.to_arrow(), deleted.to_arrow() if deleted.height else None)
-    return result(changed.height, deleted.height, new.height, False)
+    def latest_rows(self, full: bool) -> PublishResult:
+        """Each key's latest row: only the keys that changed since the published version when
+        it can still be read and has the same layout, else the table whole."""
+        state, keys = self.state, self.keys
+        new = _read_latest(self.lake, self.table, self.version)
+        arrow = new.to_arrow()
+        new_state = self.new_state(arrow.schema, new.height)
+        incremental = (
+            not full
+            and state is not None
+            and state.as_of is None  # an as-of publish holds other rows than the diff assumes
+            and state.fingerprint == new_state.fingerprint
+            and state.version <= self.version
+        )
+        if incremental and state is not None and state.version == self.version:
+            return self.result(0, 0, new.height, False)
+        old = None
+        if incremental and state is not None:
+            try:
+                old = _read_latest(self.lake, self.table, state.version)
+            except LakeError:
+                old = None  # that version is gone (vacuumed): publish everything
+        if old is None or old.schema != new.schema:
+            self.store.replace(new_state, arrow)
+            return self.result(new.height, 0, new.height, True)
+        changed = _changed(new, old, keys)
+        deleted = old.select(keys).join(new.select(keys), on=keys, how="anti", nulls_equal=True)
+        removed = deleted.to_arrow() if deleted.height else None
+        self.store.write(new_state, changed.to_arrow(), removed)
+        return self.result(changed.height, deleted.height, new.height, False)
 
 
 def _new_keys(store: OnlineStore, table: str, keys: pa.Table) -> int:

@@ -214,6 +214,10 @@ def join_point_in_time(
     return match_rows(label_keys, feature_keys, label_time, feature_time, units)
 
 
+_Plan = tuple[FeatureLookup, FeatureTable, dict[str, str], list[str]]
+"""A lookup, its table, its key map (label column -> table key) and the features it reads."""
+
+
 def build_training_set(
     lake: Lake,
     labels: Any,
@@ -228,7 +232,6 @@ def build_training_set(
             were partitioned by it); the labels' matches must all be within it.
     """
     import polars as pl
-    import pyarrow as pa
 
     frame = to_polars(labels, "labels")
     if frame.height == 0:
@@ -239,61 +242,22 @@ def build_training_set(
     if not lookups:
         raise FeatureError("build_training_set needs at least one FeatureLookup")
     tables: dict[str, FeatureTable] = {}
-    plans = []
+    plans: list[_Plan] = []
     for lookup in lookups:
         name = str(lookup.ref.name)
         table = tables.get(name) or get_feature_table(lake, name)
         tables[name] = table
         key_map, features = _resolve(lookup, table, frame)
         plans.append((lookup, table, key_map, features))
-
-    # Read each table (at its pin, or its latest version) once, with every column needed.
-    versions: dict[str, int] = {}
-    reads: dict[tuple[str, int], pa.Table] = {}
-    for lookup, table, _, _ in plans:
-        version = lookup.ref.version if lookup.ref.version is not None else table.version
-        previous = versions.setdefault(table.name, version)
-        if previous != version:
-            raise FeatureError(
-                f"two lookups read {table.name} at different versions ({previous} and {version}); "
-                "a training set reads one version of each table"
-            )
-    for name, version in versions.items():
-        table = tables[name]
-        needed: dict[str, None] = dict.fromkeys(table.primary_keys)
-        if table.timestamp_key:
-            needed[table.timestamp_key] = None
-        for _, t, _, features in plans:
-            if t.name == name:
-                needed.update(dict.fromkeys(features))
-        subset = (filters or {}).get(name)
-        reads[(name, version)] = lake.read(
-            name, columns=list(needed), version=version, filters=subset
-        )
+    versions, reads = _read_features(lake, plans, filters or {})
 
     columns: dict[str, pl.Series] = {}
     types: dict[str, str] = {}
     resolved = []
-    for lookup, table, key_map, features in plans:
-        arrow = reads[(table.name, versions[table.name])]
-        keyed = [*table.primary_keys, *([table.timestamp_key] if table.timestamp_key else [])]
-        feature_frame = pl.from_arrow(arrow.select(keyed))
-        assert isinstance(feature_frame, pl.DataFrame)
-        rows = join_point_in_time(
-            frame,
-            feature_frame,
-            key_map=key_map,
-            timestamp_key=table.timestamp_key,
-            timestamp_lookup_key=lookup.timestamp_lookup_key,
-            max_age=lookup.max_age,
-            table=table.name,
-        )
-        # Polars gathers the columns in parallel (Arrow's take, one column after another, cost
-        # 4 s of CPU on 10M rows x 5 features); a null index gives a null row.
-        take = pl.from_arrow(pa.array(rows, mask=rows < 0))
-        source = pl.from_arrow(arrow.select(features))
-        assert isinstance(source, pl.DataFrame) and isinstance(take, pl.Series)
-        gathered = source.select(pl.all().gather(take))
+    for plan in plans:
+        lookup, table, key_map, features = plan
+        arrow = reads[table.name]
+        gathered = _gather(frame, plan, arrow)
         for feature in features:
             out = lookup.output_name(feature)
             if out in frame.columns or out in columns:
@@ -323,3 +287,64 @@ def build_training_set(
     return TrainingSet(
         data=frame.hstack(feature_data), spec=spec, label_columns=tuple(frame.columns)
     )
+
+
+def _read_features(
+    lake: Lake, plans: list[_Plan], filters: Mapping[str, Filters]
+) -> tuple[dict[str, int], dict[str, pa.Table]]:
+    """Each table's version, and its rows read once (at its pin, or its latest version) with
+    every column the lookups need.
+
+    Raises:
+        FeatureError: two lookups pin one table at different versions.
+    """
+    versions: dict[str, int] = {}
+    tables: dict[str, FeatureTable] = {}
+    for lookup, table, _, _ in plans:
+        version = lookup.ref.version if lookup.ref.version is not None else table.version
+        previous = versions.setdefault(table.name, version)
+        tables[table.name] = table
+        if previous != version:
+            raise FeatureError(
+                f"two lookups read {table.name} at different versions ({previous} and {version}); "
+                "a training set reads one version of each table"
+            )
+    reads: dict[str, pa.Table] = {}
+    for name, version in versions.items():
+        table = tables[name]
+        needed: dict[str, None] = dict.fromkeys(table.primary_keys)
+        if table.timestamp_key:
+            needed[table.timestamp_key] = None
+        for _, t, _, features in plans:
+            if t.name == name:
+                needed.update(dict.fromkeys(features))
+        subset = filters.get(name)
+        reads[name] = lake.read(name, columns=list(needed), version=version, filters=subset)
+    return versions, reads
+
+
+def _gather(frame: pl.DataFrame, plan: _Plan, arrow: pa.Table) -> pl.DataFrame:
+    """The lookup's feature columns, one row per label: the point-in-time match, null where
+    no feature row qualifies."""
+    import polars as pl
+    import pyarrow as pa
+
+    lookup, table, key_map, features = plan
+    keyed = [*table.primary_keys, *([table.timestamp_key] if table.timestamp_key else [])]
+    feature_frame = pl.from_arrow(arrow.select(keyed))
+    assert isinstance(feature_frame, pl.DataFrame)
+    rows = join_point_in_time(
+        frame,
+        feature_frame,
+        key_map=key_map,
+        timestamp_key=table.timestamp_key,
+        timestamp_lookup_key=lookup.timestamp_lookup_key,
+        max_age=lookup.max_age,
+        table=table.name,
+    )
+    # Polars gathers the columns in parallel (Arrow's take, one column after another, cost
+    # 4 s of CPU on 10M rows x 5 features); a null index gives a null row.
+    take = pl.from_arrow(pa.array(rows, mask=rows < 0))
+    source = pl.from_arrow(arrow.select(features))
+    assert isinstance(source, pl.DataFrame) and isinstance(take, pl.Series)
+    return source.select(pl.all().gather(take))

@@ -12,10 +12,12 @@ Example:
 from __future__ import annotations
 
 from lakestack.lake._catalog import TableInfo
-from lakestack.lake._lake import Filters, Lake, TableEvent, TableListener
+from lakestack.lake._events import TableEvent, TableListener
+from lakestack.lake._lake import Lake
 from lakestack.lake._maintenance import OptimizeResult, VacuumResult
 from lakestack.lake._metadata import CodeVersion, Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
+from lakestack.lake._reads import Filters
 from lakestack.lake._schema import delta_type, to_arrow
 from lakestack.lake._storage import is_object_store, list_tables, mlflow_s3_environment
 

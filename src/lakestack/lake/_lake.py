@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,23 +10,24 @@ from typing import TYPE_CHECKING, Any, Literal
 from lakestack.errors import (
     EnvironmentAccessError,
     LakeError,
-    TableExistsError,
-    TableNotFoundError,
-    WriteConflictError,
 )
+from lakestack.lake._events import TableEvent, TableListener
 from lakestack.lake._log import stable_history
-from lakestack.lake._maintenance import (
-    OptimizeResult,
-    VacuumResult,
-    is_commit_conflict,
-    optimize_table,
-    vacuum_table,
-)
+from lakestack.lake._maintenance import TableMaintenance
 from lakestack.lake._metadata import Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
-from lakestack.lake._schema import conform, to_arrow
-from lakestack.lake._storage import is_object_store, list_tables
+from lakestack.lake._reads import Filters, open_table, read_arrow
+from lakestack.lake._schema import to_arrow
+from lakestack.lake._storage import list_tables
 from lakestack.lake._storage import storage_options as storage_options_for
+from lakestack.lake._writes import (
+    WriteTarget,
+    check_merge_keys,
+    create_table,
+    delete_rows,
+    merge_table,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -40,38 +38,10 @@ if TYPE_CHECKING:
     from lakestack.config import Environment, Project
     from lakestack.lake._catalog import TableInfo
 
-__all__ = ["Filters", "Lake", "TableEvent", "TableListener"]
-
-# deltalake's DNF filters, e.g. [("origin", "=", "JFK"), ("month", "in", [6, 7])]
-Filters = Sequence[tuple[str, str, Any]] | Sequence[Sequence[tuple[str, str, Any]]]
-
-_MERGE_RETRIES = 8
-_APPEND_COMMIT_RETRIES = 100
+__all__ = ["Lake"]
 
 
-@dataclass(frozen=True)
-class TableEvent:
-    """A read or a write of a table, as passed to listeners (lineage records these).
-
-    Attributes:
-        kind: `read` or `write`.
-        environment: the environment whose lake holds the table.
-        table: `<schema>.<table>`.
-        version: the Delta version read, or the version the write created.
-        operation: `read`, `create`, `append`, `overwrite`, `merge`, `delete`, `optimize`, ...
-    """
-
-    kind: Literal["read", "write"]
-    environment: str
-    table: str
-    version: int
-    operation: str
-
-
-TableListener = Callable[[TableEvent], None]
-
-
-class Lake:
+class Lake(TableMaintenance):
     """The Delta tables of one environment.
 
     Every write records a `WriteContext` (environment, principal, run, job, task, code version)
@@ -214,21 +184,8 @@ class Lake:
     def _open(
         self, name: str | TableName, environment: str | None = None, *, write: bool = False
     ) -> DeltaTable:
-        from deltalake import DeltaTable
-
         env, uri, options = self._location(name, environment, write=write)
-        try:
-            return DeltaTable(uri, storage_options=options)
-        except Exception as exc:
-            if (
-                type(exc).__name__ == "TableNotFoundError"
-                or "no files in log segment" in str(exc).lower()
-            ):
-                raise TableNotFoundError(
-                    f"table {TableName.parse(name)} does not exist in the {env!r} lake ({uri}). "
-                    "Check the name with `lakestack tables list`, or write it first."
-                ) from None
-            raise
+        return open_table(uri, options, str(TableName.parse(name)), env)
 
     def exists(self, name: str | TableName, environment: str | None = None) -> bool:
         """Whether the table exists."""
@@ -237,12 +194,16 @@ class Lake:
         _, uri, options = self._location(name, environment, write=False)
         return DeltaTable.is_deltatable(uri, storage_options=options)
 
-    def _properties(self, operation: str, *, retries: int | None = None) -> Any:
+    def _properties(self, operation: str, retries: int | None = None) -> Any:
         from deltalake import CommitProperties
 
         return CommitProperties(
             custom_metadata=self.context.to_metadata(operation), max_commit_retries=retries
         )
+
+    def _target(self, name: str | TableName, environment: str | None) -> WriteTarget:
+        env, uri, options = self._location(name, environment, write=True)
+        return WriteTarget(str(TableName.parse(name)), env, uri, options, self._properties)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -264,27 +225,13 @@ class Lake:
         Raises:
             TableExistsError: the table exists and `exist_ok` is false.
         """
-        from deltalake import DeltaTable
-
-        env, uri, options = self._location(name, environment, write=True)
-        if DeltaTable.is_deltatable(uri, storage_options=options):
-            if exist_ok:
-                return DeltaTable(uri, storage_options=options).version()
-            raise TableExistsError(
-                f"table {TableName.parse(name)} already exists in the {env!r} lake; "
-                "pass exist_ok=True to keep it, or write to it instead"
-            )
-        table = DeltaTable.create(
-            uri,
-            schema,
-            partition_by=partition_by,
-            name=str(TableName.parse(name)),
-            description=description,
-            storage_options=options,
-            commit_properties=self._properties("create"),
+        target = self._target(name, environment)
+        version, created = create_table(
+            target, schema, partition_by=partition_by, description=description, exist_ok=exist_ok
         )
-        self._emit("write", env, str(TableName.parse(name)), table.version(), "create")
-        return table.version()
+        if created:
+            self._emit("write", target.environment, target.table, version, "create")
+        return version
 
     def append(
         self,
@@ -345,46 +292,17 @@ class Lake:
         partition_by: list[str] | None = None,
         environment: str | None = None,
     ) -> int:
-        import pyarrow as pa
-        from deltalake import DeltaTable, write_deltalake
-
-        table_name = str(TableName.parse(name))
-        env, uri, options = self._location(name, environment, write=True)
-        arrow = to_arrow(data, f"data for {table_name}")
-        target: str | DeltaTable = uri
-        schema_mode: Literal["merge", "overwrite"] | None = None
-        if replace_schema:
-            schema_mode = "overwrite"
-        elif DeltaTable.is_deltatable(uri, storage_options=options):
-            target = DeltaTable(uri, storage_options=options)
-            arrow, adds = conform(table_name, pa.schema(target.schema().to_arrow()), arrow)
-            if adds or set(pa.schema(target.schema().to_arrow()).names) - set(arrow.schema.names):
-                schema_mode = "merge"
-        try:
-            write: Any = write_deltalake  # its overloads confuse mypy for a variable mode
-            write(
-                target,
-                arrow,
-                mode=mode,
-                schema_mode=schema_mode,
-                predicate=predicate,
-                partition_by=partition_by if isinstance(target, str) else None,
-                storage_options=options,
-                commit_properties=self._properties(mode, retries=_APPEND_COMMIT_RETRIES),
-            )
-        except Exception as exc:
-            if is_commit_conflict(exc):
-                raise WriteConflictError(
-                    f"{mode} to table {table_name} in the {env!r} lake conflicted with a "
-                    f"concurrent writer and was not committed: {exc}. Retry the write."
-                ) from exc
-            raise
-        version = (
-            DeltaTable(uri, storage_options=options).version()
-            if isinstance(target, str)
-            else target.version()
+        target = self._target(name, environment)
+        arrow = to_arrow(data, f"data for {target.table}")
+        version = write_table(
+            target,
+            arrow,
+            mode,
+            predicate=predicate,
+            replace_schema=replace_schema,
+            partition_by=partition_by,
         )
-        self._emit("write", env, table_name, version, mode)
+        self._emit("write", target.environment, target.table, version, mode)
         return version
 
     def merge(
@@ -412,58 +330,14 @@ class Lake:
             LakeError: a key column is missing or the new data repeats a key.
             WriteConflictError: concurrent writers kept conflicting.
         """
-        import pyarrow as pa
-        from deltalake import DeltaTable
-
-        table_name = str(TableName.parse(name))
-        env, uri, options = self._location(name, environment, write=True)
-        arrow = to_arrow(data, f"data for {table_name}")
-        missing = [key for key in keys if key not in arrow.schema.names]
-        if not keys or missing:
-            raise LakeError(
-                f"merge into {table_name}: key column(s) {', '.join(missing) or '(none given)'} "
-                f"not in the data; the data has {', '.join(arrow.schema.names)}"
-            )
-        if arrow.num_rows and arrow.group_by(list(keys)).aggregate([]).num_rows != arrow.num_rows:
-            raise LakeError(
-                f"merge into {table_name}: the new data repeats some values of the keys "
-                f"({', '.join(keys)}); keep one row per key before merging"
-            )
-        if not DeltaTable.is_deltatable(uri, storage_options=options):
+        target = self._target(name, environment)
+        arrow = to_arrow(data, f"data for {target.table}")
+        check_merge_keys(target.table, arrow, keys)
+        if not target.exists():
             return self._write(name, arrow, "append", environment=environment)
-        predicate = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
-        for attempt in range(_MERGE_RETRIES + 1):
-            table = DeltaTable(uri, storage_options=options)
-            current = pa.schema(table.schema().to_arrow())
-            source, adds = conform(table_name, current, arrow)
-            try:
-                merger = table.merge(
-                    source,
-                    predicate=predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    merge_schema=adds,
-                    commit_properties=self._properties("merge", retries=0),
-                )
-                merger = merger.when_matched_update_all().when_not_matched_insert_all()
-                if delete_unmatched:
-                    merger = merger.when_not_matched_by_source_delete()
-                merger.execute()
-            except Exception as exc:
-                if not is_commit_conflict(exc):
-                    raise
-                if attempt == _MERGE_RETRIES:
-                    raise WriteConflictError(
-                        f"merge into {table_name} in the {env!r} lake kept conflicting with "
-                        f"concurrent writers after {_MERGE_RETRIES} retries and was not "
-                        f"committed: {exc}. Nothing was written; run it again."
-                    ) from exc
-                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-                continue
-            version = table.version()
-            self._emit("write", env, table_name, version, "merge")
-            return version
-        raise AssertionError("unreachable")  # pragma: no cover
+        version = merge_table(target, arrow, keys, delete_unmatched=delete_unmatched)
+        self._emit("write", target.environment, target.table, version, "merge")
+        return version
 
     def delete(
         self, name: str | TableName, predicate: str, *, environment: str | None = None
@@ -473,21 +347,10 @@ class Lake:
         Returns:
             The version this delete created.
         """
-        env = environment or self.environment
-        table = self._open(name, environment, write=True)
-        try:
-            table.delete(predicate, commit_properties=self._properties("delete"))
-        except Exception as exc:
-            if is_commit_conflict(exc):
-                raise WriteConflictError(
-                    f"delete from {TableName.parse(name)} conflicted with a concurrent writer: "
-                    f"{exc}. Nothing was deleted; run it again."
-                ) from exc
-            raise LakeError(
-                f"delete from {TableName.parse(name)} with predicate {predicate!r} failed: {exc}"
-            ) from exc
-        self._emit("write", env, str(TableName.parse(name)), table.version(), "delete")
-        return table.version()
+        target = self._target(name, environment)
+        version = delete_rows(self._open(name, environment, write=True), target, predicate)
+        self._emit("write", target.environment, target.table, version, "delete")
+        return version
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -548,24 +411,7 @@ class Lake:
         """
         table = self.open(name, version=version, as_of=as_of, environment=environment)
         ref = name.name if isinstance(name, TableRef) else TableRef.parse(str(name)).name
-        known = [field.name for field in table.schema().fields]
-        unknown = [c for c in (columns or []) if c not in known]
-        if unknown:
-            raise LakeError(
-                f"table {ref} has no column(s) {', '.join(unknown)}; its columns: {', '.join(known)}"
-            )
-        try:
-            if limit is not None:
-                result = table.to_pyarrow_dataset().head(
-                    limit, columns=list(columns) if columns is not None else None
-                )
-            else:
-                result = table.to_pyarrow_table(
-                    columns=list(columns) if columns is not None else None,
-                    filters=list(filters) if filters else None,  # type: ignore[arg-type]
-                )
-        except Exception as exc:
-            raise LakeError(f"reading {ref} with filters {filters!r} failed: {exc}") from exc
+        result = read_arrow(table, str(ref), columns=columns, filters=filters, limit=limit)
         self._emit("read", environment or self.environment, str(ref), table.version(), "read")
         return result
 
@@ -619,120 +465,11 @@ class Lake:
         )
         return [Commit.from_delta(e) for e in entries]
 
-    # -- maintenance ------------------------------------------------------------------------
-
-    def optimize(
-        self,
-        name: str | TableName,
-        *,
-        zorder_by: Sequence[str] | None = None,
-        target_size: int | None = None,
-        environment: str | None = None,
-    ) -> OptimizeResult:
-        """Compact small files into large ones (and Z-order them by columns when given).
-
-        The rows and every old version stay as they are; the compaction is a commit of its own
-        with the write context, retried when it races another writer. A table whose files are
-        already large is left without a commit.
-
-        Args:
-            name: `schema.table`.
-            zorder_by: also cluster the data by these columns, for reads filtering on them.
-            target_size: the size of the files to write, in bytes (default 100 MiB).
-            environment: another environment's lake (needs a write grant).
-
-        Returns:
-            The files removed and added and the table's version afterwards.
-
-        Raises:
-            TableNotFoundError: no such table.
-            LakeError: a Z-order column the table does not have.
-            WriteConflictError: concurrent writers kept conflicting; nothing changed.
-
-        Example:
-            >>> lake.optimize("inference.flights").files_removed  # doctest: +SKIP
-            460
-        """
-        env, _, _ = self._location(name, environment, write=True)
-        table_name = str(TableName.parse(name))
-        result = optimize_table(
-            lambda: self._open(name, environment, write=True),
-            table=table_name,
-            environment=env,
-            properties=self._properties("optimize", retries=0),
-            zorder_by=tuple(zorder_by or ()),
-            target_size=target_size,
-        )
-        if result.committed:
-            self._emit("write", env, table_name, result.version, "optimize")
-        return result
-
-    def vacuum(
-        self,
-        name: str | TableName,
-        *,
-        retain_hours: int | None = None,
-        dry_run: bool = False,
-        force: bool = False,
-        environment: str | None = None,
-    ) -> VacuumResult:
-        """Delete the files no version younger than `retain_hours` needs.
-
-        Versions older than that can no longer be read (time travel ends there), so the
-        retention is the table's own (`delta.deletedFileRetentionDuration`, 7 days unless set)
-        unless `force` allows a shorter one.
-
-        Args:
-            name: `schema.table`.
-            retain_hours: hours of versions to keep readable (default: the table's retention).
-            dry_run: only list the files that would be deleted.
-            force: allow a retention shorter than the table's, e.g. 0 to keep only the latest
-                version; safe only while no one else reads or writes the table.
-            environment: another environment's lake (needs a write grant).
-
-        Returns:
-            The files deleted (or that would be) and the table's version afterwards.
-
-        Raises:
-            TableNotFoundError: no such table.
-            LakeError: a retention shorter than the table's without `force`, or a negative one.
-        """
-        env, _, _ = self._location(name, environment, write=True)
-        table_name = str(TableName.parse(name))
-        delta = self._open(name, environment, write=True)
-        before = delta.version()
-        result = vacuum_table(
-            delta,
-            table=table_name,
-            environment=env,
-            properties=self._properties("vacuum"),
-            retain_hours=retain_hours,
-            dry_run=dry_run,
-            force=force,
-        )
-        if result.version != before:
-            self._emit("write", env, table_name, result.version, "vacuum")
-        return result
-
     # -- catalog ----------------------------------------------------------------------------
 
     def tables(self, schema: str | None = None) -> list[str]:
         """The names of the tables in this lake (a local folder or an s3:// root), sorted."""
-        from deltalake import DeltaTable
-
-        if is_object_store(self.root):
-            return list_tables(self.root, self.storage_options, schema)
-        root = Path(self.root)
-        if not root.is_dir():
-            return []
-        found = []
-        for schema_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            if schema is not None and schema_dir.name != schema:
-                continue
-            for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
-                if (table_dir / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(table_dir)):
-                    found.append(f"{schema_dir.name}.{table_dir.name}")
-        return found
+        return list_tables(self.root, self.storage_options, schema)
 
     def info(self, name: str | TableName, environment: str | None = None) -> TableInfo:
         """Schema, rows, version, size and last writer of a table."""

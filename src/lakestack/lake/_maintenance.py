@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lakestack.errors import LakeError, WriteConflictError
 from lakestack.lake._log import stable_history
@@ -21,8 +21,12 @@ from lakestack.lake._log import stable_history
 if TYPE_CHECKING:
     from deltalake import DeltaTable
 
+    from lakestack.lake._names import TableName
+    from lakestack.lake._writes import WriteTarget
+
 __all__ = [
     "OptimizeResult",
+    "TableMaintenance",
     "VacuumResult",
     "is_commit_conflict",
     "optimize_table",
@@ -250,3 +254,106 @@ def vacuum_table(
         dry_run=dry_run,
         files=tuple(sorted(files)),
     )
+
+
+class _Lake(Protocol):
+    def _target(self, name: str | TableName, environment: str | None) -> WriteTarget: ...
+
+    def _emit(
+        self, kind: Literal["read", "write"], env: str, table: str, version: int, op: str
+    ) -> None: ...
+
+
+class TableMaintenance:
+    """`optimize` and `vacuum` of `Lake` (its base class; `Lake` says where a table lives)."""
+
+    def optimize(
+        self: _Lake,
+        name: str | TableName,
+        *,
+        zorder_by: Sequence[str] | None = None,
+        target_size: int | None = None,
+        environment: str | None = None,
+    ) -> OptimizeResult:
+        """Compact small files into large ones (and Z-order them by columns when given).
+
+        The rows and every old version stay as they are; the compaction is a commit of its own
+        with the write context, retried when it races another writer. A table whose files are
+        already large is left without a commit.
+
+        Args:
+            name: `schema.table`.
+            zorder_by: also cluster the data by these columns, for reads filtering on them.
+            target_size: the size of the files to write, in bytes (default 100 MiB).
+            environment: another environment's lake (needs a write grant).
+
+        Returns:
+            The files removed and added and the table's version afterwards.
+
+        Raises:
+            TableNotFoundError: no such table.
+            LakeError: a Z-order column the table does not have.
+            WriteConflictError: concurrent writers kept conflicting; nothing changed.
+
+        Example:
+            >>> lake.optimize("inference.flights").files_removed  # doctest: +SKIP
+            460
+        """
+        target = self._target(name, environment)
+        result = optimize_table(
+            target.open,
+            table=target.table,
+            environment=target.environment,
+            properties=target.properties("optimize", 0),
+            zorder_by=tuple(zorder_by or ()),
+            target_size=target_size,
+        )
+        if result.committed:
+            self._emit("write", target.environment, target.table, result.version, "optimize")
+        return result
+
+    def vacuum(
+        self: _Lake,
+        name: str | TableName,
+        *,
+        retain_hours: int | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        environment: str | None = None,
+    ) -> VacuumResult:
+        """Delete the files no version younger than `retain_hours` needs.
+
+        Versions older than that can no longer be read (time travel ends there), so the
+        retention is the table's own (`delta.deletedFileRetentionDuration`, 7 days unless set)
+        unless `force` allows a shorter one.
+
+        Args:
+            name: `schema.table`.
+            retain_hours: hours of versions to keep readable (default: the table's retention).
+            dry_run: only list the files that would be deleted.
+            force: allow a retention shorter than the table's, e.g. 0 to keep only the latest
+                version; safe only while no one else reads or writes the table.
+            environment: another environment's lake (needs a write grant).
+
+        Returns:
+            The files deleted (or that would be) and the table's version afterwards.
+
+        Raises:
+            TableNotFoundError: no such table.
+            LakeError: a retention shorter than the table's without `force`, or a negative one.
+        """
+        target = self._target(name, environment)
+        delta = target.open()
+        before = delta.version()
+        result = vacuum_table(
+            delta,
+            table=target.table,
+            environment=target.environment,
+            properties=target.properties("vacuum", None),
+            retain_hours=retain_hours,
+            dry_run=dry_run,
+            force=force,
+        )
+        if result.version != before:
+            self._emit("write", target.environment, target.table, result.version, "vacuum")
+        return result

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakestack.errors import LakeError
@@ -95,14 +96,33 @@ def _s3_filesystem(options: Mapping[str, str]) -> FileSystem:
     )
 
 
+def _local_tables(root: str, schema: str | None) -> list[str]:
+    from deltalake import DeltaTable
+
+    folder = Path(root.removeprefix("file://"))
+    if not folder.is_dir():
+        return []
+    found = []
+    for schema_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if schema is not None and schema_dir.name != schema:
+            continue
+        for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
+            if (table_dir / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(table_dir)):
+                found.append(f"{schema_dir.name}.{table_dir.name}")
+    return found
+
+
 def list_tables(root: str, options: Mapping[str, str] | None, schema: str | None) -> list[str]:
-    """The `<schema>.<table>` names under an object-store lake root that hold a Delta log.
+    """The `<schema>.<table>` names under a lake root (a local folder or an object store)
+    that hold a Delta log, sorted.
 
     Raises:
         LakeError: the store cannot be listed (credentials, endpoint, bucket).
     """
     from pyarrow.fs import FileSelector, FileType
 
+    if not is_object_store(root):
+        return _local_tables(root, schema)
     if not root.startswith(_S3_SCHEMES):
         raise LakeError(
             f"listing the tables of {root} is not supported: lakestack lists local folders and "

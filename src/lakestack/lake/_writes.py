@@ -1,0 +1,233 @@
+"""How a write to one Delta table commits: create, append or overwrite (evolving the schema),
+merge by key (retried when a concurrent writer wins), delete.
+
+`Lake` resolves the table's location and the writer's access first, and tells its listeners
+afterwards; these functions only write, recording the write context through `properties`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from lakestack.errors import LakeError, TableExistsError, WriteConflictError
+from lakestack.lake._maintenance import is_commit_conflict
+from lakestack.lake._reads import open_table
+from lakestack.lake._schema import conform
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+__all__ = [
+    "WriteTarget",
+    "check_merge_keys",
+    "create_table",
+    "delete_rows",
+    "merge_table",
+    "write_table",
+]
+
+_MERGE_RETRIES = 8
+_APPEND_COMMIT_RETRIES = 100
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """A table about to be written.
+
+    Attributes:
+        table: `<schema>.<table>`.
+        environment: the environment whose lake holds it.
+        uri: its storage location.
+        options: deltalake storage options for that location.
+        properties: the commit properties of a write: (operation, max commit retries) ->
+            `CommitProperties` carrying the writer's context.
+    """
+
+    table: str
+    environment: str
+    uri: str
+    options: dict[str, str] | None
+    properties: Callable[[str, int | None], Any]
+
+    def exists(self) -> bool:
+        """Whether the table exists."""
+        from deltalake import DeltaTable
+
+        return DeltaTable.is_deltatable(self.uri, storage_options=self.options)
+
+    def open(self) -> DeltaTable:
+        """The table's latest version.
+
+        Raises:
+            TableNotFoundError: the table does not exist.
+        """
+        return open_table(self.uri, self.options, self.table, self.environment)
+
+
+def create_table(
+    target: WriteTarget,
+    schema: pa.Schema,
+    *,
+    partition_by: list[str] | None,
+    description: str | None,
+    exist_ok: bool,
+) -> tuple[int, bool]:
+    """Create an empty table; its version, and whether it was created now."""
+    from deltalake import DeltaTable
+
+    if target.exists():
+        if exist_ok:
+            return target.open().version(), False
+        raise TableExistsError(
+            f"table {target.table} already exists in the {target.environment!r} lake; "
+            "pass exist_ok=True to keep it, or write to it instead"
+        )
+    table = DeltaTable.create(
+        target.uri,
+        schema,
+        partition_by=partition_by,
+        name=target.table,
+        description=description,
+        storage_options=target.options,
+        commit_properties=target.properties("create", None),
+    )
+    return table.version(), True
+
+
+def write_table(
+    target: WriteTarget,
+    arrow: pa.Table,
+    mode: Literal["append", "overwrite"],
+    *,
+    predicate: str | None = None,
+    replace_schema: bool = False,
+    partition_by: list[str] | None = None,
+) -> int:
+    """Append or overwrite rows, creating the table on first write and adding new columns;
+    the version this write created.
+
+    Raises:
+        SchemaEvolutionError: a column's type would change incompatibly.
+        WriteConflictError: a concurrent writer won; nothing was committed.
+    """
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    into: str | DeltaTable = target.uri
+    schema_mode: Literal["merge", "overwrite"] | None = None
+    if replace_schema:
+        schema_mode = "overwrite"
+    elif target.exists():
+        into = target.open()
+        current = pa.schema(into.schema().to_arrow())
+        arrow, adds = conform(target.table, current, arrow)
+        if adds or set(current.names) - set(arrow.schema.names):
+            schema_mode = "merge"
+    try:
+        write: Any = write_deltalake  # its overloads confuse mypy for a variable mode
+        write(
+            into,
+            arrow,
+            mode=mode,
+            schema_mode=schema_mode,
+            predicate=predicate,
+            partition_by=partition_by if isinstance(into, str) else None,
+            storage_options=target.options,
+            commit_properties=target.properties(mode, _APPEND_COMMIT_RETRIES),
+        )
+    except Exception as exc:
+        if is_commit_conflict(exc):
+            raise WriteConflictError(
+                f"{mode} to table {target.table} in the {target.environment!r} lake conflicted "
+                f"with a concurrent writer and was not committed: {exc}. Retry the write."
+            ) from exc
+        raise
+    return target.open().version() if isinstance(into, str) else into.version()
+
+
+def check_merge_keys(table: str, arrow: pa.Table, keys: Sequence[str]) -> None:
+    """Refuse a merge whose key columns are missing or whose new rows repeat a key.
+
+    Raises:
+        LakeError: naming the columns.
+    """
+    missing = [key for key in keys if key not in arrow.schema.names]
+    if not keys or missing:
+        raise LakeError(
+            f"merge into {table}: key column(s) {', '.join(missing) or '(none given)'} "
+            f"not in the data; the data has {', '.join(arrow.schema.names)}"
+        )
+    if arrow.num_rows and arrow.group_by(list(keys)).aggregate([]).num_rows != arrow.num_rows:
+        raise LakeError(
+            f"merge into {table}: the new data repeats some values of the keys "
+            f"({', '.join(keys)}); keep one row per key before merging"
+        )
+
+
+def merge_table(
+    target: WriteTarget, arrow: pa.Table, keys: Sequence[str], *, delete_unmatched: bool
+) -> int:
+    """Upsert rows of an existing table by key, retrying on the new table state when a
+    concurrent writer committed first; the version the merge created.
+
+    Raises:
+        WriteConflictError: concurrent writers kept conflicting; nothing was written.
+    """
+    import pyarrow as pa
+
+    predicate = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
+    for attempt in range(_MERGE_RETRIES + 1):
+        table = target.open()
+        source, adds = conform(target.table, pa.schema(table.schema().to_arrow()), arrow)
+        try:
+            merger = table.merge(
+                source,
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
+                merge_schema=adds,
+                commit_properties=target.properties("merge", 0),
+            )
+            merger = merger.when_matched_update_all().when_not_matched_insert_all()
+            if delete_unmatched:
+                merger = merger.when_not_matched_by_source_delete()
+            merger.execute()
+        except Exception as exc:
+            if not is_commit_conflict(exc):
+                raise
+            if attempt == _MERGE_RETRIES:
+                raise WriteConflictError(
+                    f"merge into {target.table} in the {target.environment!r} lake kept "
+                    f"conflicting with concurrent writers after {_MERGE_RETRIES} retries and was "
+                    f"not committed: {exc}. Nothing was written; run it again."
+                ) from exc
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+            continue
+        return table.version()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def delete_rows(table: DeltaTable, target: WriteTarget, predicate: str) -> int:
+    """Delete the rows of `table` matching a SQL predicate; the version this created.
+
+    Raises:
+        WriteConflictError: a concurrent writer won; nothing was deleted.
+        LakeError: the predicate cannot be applied.
+    """
+    try:
+        table.delete(predicate, commit_properties=target.properties("delete", None))
+    except Exception as exc:
+        if is_commit_conflict(exc):
+            raise WriteConflictError(
+                f"delete from {target.table} conflicted with a concurrent writer: "
+                f"{exc}. Nothing was deleted; run it again."
+            ) from exc
+        raise LakeError(
+            f"delete from {target.table} with predicate {predicate!r} failed: {exc}"
+        ) from exc
+    return table.version()
