@@ -3,14 +3,17 @@
 A line or a block that cannot run in a test (a server that runs until stopped, a step that
 needs traffic) says so in the doc itself, visibly: a comment holding `(not run by the docs
 tests: <why>)`. Everything else runs, and must succeed; a command that is meant to fail says
-so too: `(exits 1: <why>)`.
+so too: `(exits 1: <why>)`. Commands may set variables as a shell reader would
+(`export NAME=value` for the page's later commands, `NAME=value lakestack ...` for one).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,10 +71,16 @@ def blocks(doc: Path, *langs: str) -> list[Block]:
 
 
 def commands(block: Block) -> list[Command]:
-    """The shell commands of a block: one a line, blank lines and comment lines left out."""
+    """The shell commands of a block: one a line (a line ending in `\\` goes on on the next),
+    blank lines and comment lines left out."""
     out = []
+    pending = ""
     for offset, raw in enumerate(block.text.splitlines(), start=1):
-        line = raw.removeprefix("$ ").strip()
+        line = pending + raw.removeprefix("$ ").strip()
+        if line.endswith("\\"):
+            pending = line[:-1]
+            continue
+        pending = ""
         if not line or line.startswith("#"):
             continue
         found, exits = SKIP.search(line), EXITS.search(line)
@@ -81,26 +90,55 @@ def commands(block: Block) -> list[Command]:
     return out
 
 
+_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
+_SHELL = {">", ">>", "|", "&&", "||", ";"}  # a command line with these runs in a shell
+
+
 def run_command(
-    command: Command, cwd: Path, capsys: pytest.CaptureFixture[str]
+    command: Command,
+    cwd: Path,
+    capsys: pytest.CaptureFixture[str],
+    exported: dict[str, str] | None = None,
 ) -> tuple[Path, str]:
     """Run one command in `cwd`: `lakestack ...` through the CLI's `main`, `cd` by moving,
-    anything else in a shell. Returns the folder the next command runs in, and the output.
+    `export NAME=value` into `exported` (the variables of the page's later commands),
+    anything else (and a `lakestack` line with redirections, pipes or `$(...)`) in a shell,
+    with this environment's `lakestack` on the PATH; `NAME=value` before a command sets it for that command.
+    Returns the folder the next command runs in, and the output.
 
     Raises:
         AssertionError: the command failed; the message names the doc's line.
     """
     words = shlex.split(command.text, comments=True)
+    if words[0] == "export" and exported is not None:
+        for word in words[1:]:
+            name, value = word.split("=", 1)
+            exported[name] = value
+        return cwd, ""
+    variables = dict(exported or {})
+    while words and _ASSIGNMENT.match(words[0]):
+        name, value = words.pop(0).split("=", 1)
+        variables[name] = value
     if words[0] == "cd":
         return (cwd / words[1]).resolve(), ""
-    if words[0] != "lakestack":
-        done = subprocess.run(command.text, shell=True, cwd=cwd, capture_output=True, text=True)
+    if words[0] != "lakestack" or any(w in _SHELL or "$(" in w for w in words):
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        done = subprocess.run(
+            command.text,
+            shell=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **variables, "PATH": path},
+        )
         assert done.returncode == command.exits, (
             f"{command.block.where}+{command.line}: {done.stderr}"
         )
         return cwd, done.stdout
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(cwd)
+        for name, value in variables.items():
+            patch.setenv(name, value)
         with pytest.raises(SystemExit) as exited:
             main(words[1:])
     out, err = capsys.readouterr()

@@ -1,7 +1,8 @@
 """The examples of docs/*.md run as written: each page's blocks in order, in a folder of its
 own, Python in one namespace, shell commands through the CLI. A block after
 `<!-- example: NAME -->` is also written to the file NAME (a page's `lakestack.yaml`, its task
-module), so the commands and code after it find the project the page describes."""
+module; `<!-- example: NAME, appended -->` adds it at the end of the file), so the commands and
+code after it find the project the page describes."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ README = DOCS[0]
 # Pages whose examples are not yet complete programs: sketches of the reader's own objects,
 # or operations on a cluster. strict: a page that starts to run must leave this list.
 SKETCHES = {
-    "access.md": "commands of a project with principals and a control-plane server",
     "models.md": "sketches with the reader's model and data (`booster`, `X`, `schema`)",
-    "production.md": "operations on a cluster (Airflow folders, docker, kubectl)",
 }
 
 
@@ -36,12 +35,13 @@ def _jobs(doc: Path) -> tuple[str, ...] | None:
     return None if found is None else tuple(re.findall(r"`lakestack run (\w+)`", found.group(1)))
 
 
-def _named(doc: Path) -> dict[int, str]:
-    """The file each `<!-- example: NAME -->` block is written to, by the block's line."""
+def _named(doc: Path) -> dict[int, tuple[str, bool]]:
+    """The file each `<!-- example: NAME -->` block is written to (`<!-- example: NAME,
+    appended -->`: added at its end), by the block's line."""
     text = doc.read_text()
     return {
-        text[: m.end()].count("\n") + 1: m.group(1)
-        for m in re.finditer(r"<!-- example: (\S+) -->\n", text)
+        text[: m.end()].count("\n") + 1: (m.group(1), m.group(2) is not None)
+        for m in re.finditer(r"<!-- example: ([^\s,]+)(, appended)? -->\n", text)
     }
 
 
@@ -82,17 +82,22 @@ def test_the_examples_of_a_page_run(
     monkeypatch.chdir(cwd)
     files = _named(doc)
     namespace: dict[str, object] = {"__name__": f"docs_{doc.stem}"}
+    exported: dict[str, str] = {}
     for block in blocks(doc, "yaml", "python", *SHELL):
         if block.line in files:
-            (cwd / files[block.line]).write_text(block.text)
+            name, appended = files[block.line]
+            with (cwd / name).open("a" if appended else "w") as file:
+                file.write(block.text)
         if block.skip or block.lang == "yaml":
             continue
         if block.lang in SHELL:
             for command in commands(block):
                 if not command.skip:
-                    cwd, _ = run_command(command, cwd, capsys)
+                    cwd, _ = run_command(command, cwd, capsys, exported)
             continue
         monkeypatch.chdir(cwd)
+        for key, value in exported.items():
+            monkeypatch.setenv(key, value)
         try:
             exec(compile(block.text, block.where, "exec"), namespace)
         except Exception as exc:
