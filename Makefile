@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 SYNC_STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint bench setup clean bootstrap
+.PHONY: demo test lint bench setup clean bootstrap browser
 
 bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -21,7 +21,12 @@ $(SYNC_STAMP): pyproject.toml uv.lock | bootstrap
 demo: setup
 	$(VENV)/bin/lakestack demo $(DEMO_ARGS)
 
-test: setup
+# the console's browser tests drive Debian's Chromium (as root, apt-get installs it when missing)
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| echo "no chromium, and it could not be installed: the console's browser tests will skip (or fail under LAKESTACK_REQUIRE_SERVICES=1)"
+
+test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup

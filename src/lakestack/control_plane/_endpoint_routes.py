@@ -155,10 +155,10 @@ def form(s: Reader, endpoint: str) -> dict[str, Any]:
     schema = InputSchema.from_signature(loaded.signature)
     inputs = {c.name: c.type.name for c in schema.columns} if schema is not None else {}
     spec = _spec(loaded)
-    looked_up = spec.feature_columns() if spec is not None else []
+    looked_up = spec.feature_columns if spec is not None else []
     fields = {name: kind for name, kind in inputs.items() if name not in looked_up}
     if spec is not None:
-        for key in spec.key_columns():
+        for key in spec.key_columns:
             fields.setdefault(key, "string")
         for lookup in spec.lookups:
             if lookup.timestamp_lookup_key:
@@ -255,7 +255,7 @@ def _looked_up(
     from lakestack.features import FeatureStore
 
     spec = _spec(_loaded(s, model, version))
-    keys = spec.key_columns() if spec is not None else []
+    keys = spec.key_columns if spec is not None else []
     if spec is None or any(k not in r for r in records for k in keys):
         return []
     clock = next((lk.timestamp_lookup_key for lk in spec.lookups if lk.timestamp_lookup_key), None)
