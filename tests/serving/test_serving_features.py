@@ -43,6 +43,11 @@ def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> 
             pd.DataFrame({"x1": [0.3, -0.2], "x2": [-1.0, 2.0], "x3": [0.0, -2.0]})
         )
         assert got.json()["predictions"] == want.tolist()
+        csv = client.post(  # the same keys in a CSV body
+            "/invocations", content="eid,x1\n2,0.3\n3,-0.2\n", headers={"Content-Type": "text/csv"}
+        )
+        assert csv.status_code == 200, csv.text
+        assert csv.json()["predictions"] == want.tolist()
         given = client.post(  # a value in the request wins over the stored one
             "/invocations", json={"dataframe_records": [{"eid": 2, "x1": 0.3, "x2": 9.0}]}
         )

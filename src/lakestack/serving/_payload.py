@@ -223,7 +223,7 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
         nullable = column.nullable(allow_missing)
         for i, row in enumerate(ordered):
             value = row[j]
-            if csv_text:
+            if csv_text and isinstance(value, str):  # looked-up features are values already
                 value = kind.from_text(value)
             if value is None:
                 if not nullable:
