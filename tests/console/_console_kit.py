@@ -30,7 +30,14 @@ from lakestack.config import Project
 from lakestack.lake import Lake
 from lakestack.serving import ServerProcess
 
-__all__ = ["TASKS", "ConsoleProject", "build_console_project", "running_console_project"]
+__all__ = [
+    "MLFLOW_UI",
+    "SENSORS",
+    "TASKS",
+    "ConsoleProject",
+    "build_console_project",
+    "running_console_project",
+]
 
 TASKS = """
 def extract(ctx):
@@ -109,23 +116,45 @@ def _sections(port: int) -> dict[str, Any]:
     }
 
 
-def _model_data(seed: int, shift: float = 0.0, rows: int = 200) -> Any:
+SENSORS = {"a": -1.0, "b": 0.0, "c": 0.5, "d": 1.5}
+"""The feature `x2` of each key `k`, in the feature table `features.sensors` (published)."""
+
+
+def _model_data(seed: int, rows: int = 2000) -> Any:
+    """x1 and x2 as the endpoint sees them when traffic is not shifted."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"x1": rng.normal(shift, 1.0, rows), "x2": rng.normal(0.0, 1.0, rows)})
+    keys = rng.choice(sorted(SENSORS), rows)
+    return pd.DataFrame({"x1": rng.normal(0.0, 1.0, rows), "x2": [SENSORS[k] for k in keys]})
+
+
+def _features(project: Project, env: str) -> None:
+    """`features.sensors` (x2 by key k), published to the environment's online store."""
+    from lakestack.features import FeatureStore
+
+    with FeatureStore(project, env) as store:
+        data = {"k": list(SENSORS), "x2": list(SENSORS.values())}
+        store.create_feature_table("features.sensors", primary_keys=["k"], data=data)
+        store.publish("features.sensors")
 
 
 def _log_versions(project: Project, env: str) -> None:
-    """v1 and v2 of `delay` (a logistic regression of x1, x2), v1 in production, v2 in staging."""
+    """v1 and v2 of `delay`, a logistic regression of x1 and x2, x2 looked up by the key k;
+    v1 in production, v2 in staging."""
     from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
+    from lakestack.features import FeatureLookup, FeatureStore
     from lakestack.registry import Lineage, ModelRegistry
 
     registry = ModelRegistry(project, env)
     for seed in (1, 2):
-        x = _model_data(seed)
+        rng = np.random.default_rng(seed)
+        labels = pl.DataFrame({"k": rng.choice(sorted(SENSORS), 200), "x1": rng.normal(size=200)})
+        with FeatureStore(project, env) as store:
+            training = store.build_training_set(labels, [FeatureLookup("features.sensors", "k")])
+        x = training.to_pandas()[["x1", "x2"]]
         y = (x["x1"] + 0.3 * x["x2"] > 0).astype("int64")
         model = LogisticRegression().fit(x, y)
         info = registry.log_model(
@@ -135,6 +164,7 @@ def _log_versions(project: Project, env: str) -> None:
             input_example=x.head(3),
             lineage=Lineage(
                 training_tables={"silver.events": 0},
+                feature_spec=training.spec,
                 metrics={"accuracy": float(model.score(x, y)), "rows": float(len(x))},
             ),
         )
@@ -156,14 +186,15 @@ def _send_traffic(url: str) -> int:
         for i in range(60):
             rows = 1 + i % 3
             records = [
-                {"x1": float(rng.normal(1.5)), "x2": float(rng.normal())} for _ in range(rows)
+                {"x1": float(rng.normal(1.5)), "k": str(rng.choice(sorted(SENSORS)))}
+                for _ in range(rows)
             ]
             response = client.post("/invocations", json={"dataframe_records": records})
             response.raise_for_status()
             answered += rows
         for bad in (
-            {"dataframe_records": [{"x1": 1.0}]},
-            {"dataframe_records": [{"x1": "a", "x2": 1}]},
+            {"dataframe_records": [{"k": "a"}]},
+            {"dataframe_records": [{"x1": "a", "k": "a"}]},
         ):
             for _ in range(2):
                 assert client.post("/invocations", json=bad).status_code == 422
@@ -229,7 +260,7 @@ def build_console_project(
 
     root.mkdir(parents=True, exist_ok=True)
     (root / "console_tasks.py").write_text(TASKS)
-    infer_schema(pl.from_pandas(_model_data(0, rows=2000))).save(root / "baseline.json")
+    infer_schema(pl.from_pandas(_model_data(0))).save(root / "baseline.json")
     port = free_port()
     project = write_access_project(root, mlflow_db=mlflow_db, **_sections(port))
     os.environ[AUTHORITY_VARIABLE] = ",".join(ENVIRONMENTS)
@@ -243,6 +274,7 @@ def build_console_project(
         with acting_as("dep1"):
             for env in ("staging", "prod"):
                 run_job(project, "ingest", env=env)
+                _features(project, env)
                 _log_versions(project, env)
     finally:
         os.environ.pop(AUTHORITY_VARIABLE, None)

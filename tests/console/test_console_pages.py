@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Tab, chromium
-from _console_kit import MLFLOW_UI, ConsoleProject
+from _console_kit import MLFLOW_UI, SENSORS, ConsoleProject
 
 SHOTS = Path(__file__).parents[2] / "docs" / "console"
 
@@ -180,23 +180,27 @@ def test_promote_moves_the_alias_only_for_a_permitted_token(
 def test_the_prediction_form_returns_the_endpoints_answer(
     console_project: ConsoleProject, tab: Tab
 ) -> None:
-    record = {"x1": 0.25, "x2": -1.5}
+    record = {"x1": 0.25, "k": "c"}  # x2 is looked up by k
     direct = httpx.post(
         f"{console_project.endpoint.url}/invocations", json={"dataframe_records": [record]}
     ).json()["predictions"][0]
     tab.open("/ui/prod/try/delay")
+    names = tab.page.locator("#predict-form input").evaluate_all("els => els.map(e => e.name)")
+    assert names == ["x1", "k"]  # the keys, not the features looked up by them
     for name, value in record.items():
         tab.page.fill(f"input[name={name}]", str(value))
     tab.page.click("#predict-form button[type=submit]")
     shown = tab.page.wait_for_selector("#prediction", timeout=60_000)
     assert json.loads(shown.get_attribute("data-value") or "null") == direct
+    looked_up = tab.page.locator("#features td").all_inner_texts()
+    assert looked_up == ["c", f"{SENSORS['c']:.4f}"]
 
 
 def test_a_csv_upload_returns_one_prediction_per_row(
     console_project: ConsoleProject, tab: Tab, tmp_path: Path
 ) -> None:
-    rows = [(i / 10 - 1.2, (-1) ** i * 0.7) for i in range(25)]
-    text = "x1,x2\n" + "".join(f"{a},{b}\n" for a, b in rows)
+    rows = [(i / 10 - 1.2, "abcd"[i % 4]) for i in range(25)]
+    text = "x1,k\n" + "".join(f"{a},{b}\n" for a, b in rows)
     upload = tmp_path / "rows.csv"
     upload.write_text(text)
     direct = httpx.post(
@@ -211,6 +215,6 @@ def test_a_csv_upload_returns_one_prediction_per_row(
     with tab.page.expect_download() as download:
         tab.page.click("#download")
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "x1,x2,prediction"
+    assert lines[0] == "x1,k,prediction"
     assert [int(line.rsplit(",", 1)[1]) for line in lines[1:]] == direct
     assert len(lines) == 26
