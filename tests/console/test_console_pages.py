@@ -194,6 +194,7 @@ def test_the_prediction_form_returns_the_endpoints_answer(
     assert json.loads(shown.get_attribute("data-value") or "null") == direct
     looked_up = tab.page.locator("#features td").all_inner_texts()
     assert looked_up == ["c", f"{SENSORS['c']:.4f}"]
+    tab.page.screenshot(path=str(SHOTS / "try.png"), full_page=True)  # with the answer
 
 
 def test_a_csv_upload_returns_one_prediction_per_row(
