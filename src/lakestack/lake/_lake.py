@@ -333,10 +333,14 @@ class Lake(TableMaintenance):
         target = self._target(name, environment)
         arrow = to_arrow(data, f"data for {target.table}")
         check_merge_keys(target.table, arrow, keys)
-        if not target.exists():
-            return self._write(name, arrow, "append", environment=environment)
-        version = merge_table(target, arrow, keys, delete_unmatched=delete_unmatched)
-        self._emit("write", target.environment, target.table, version, "merge")
+        if target.exists():
+            op, version = (
+                "merge",
+                merge_table(target, arrow, keys, delete_unmatched=delete_unmatched),
+            )
+        else:
+            op, version = "append", write_table(target, arrow, "append")
+        self._emit("write", target.environment, target.table, version, op)
         return version
 
     def delete(
@@ -348,7 +352,7 @@ class Lake(TableMaintenance):
             The version this delete created.
         """
         target = self._target(name, environment)
-        version = delete_rows(self._open(name, environment, write=True), target, predicate)
+        version = delete_rows(target.open(), target, predicate)
         self._emit("write", target.environment, target.table, version, "delete")
         return version
 
