@@ -204,7 +204,9 @@ def test_a_job_on_a_table_update_scores_the_rows_that_landed(served: Served) -> 
     jobs = {
         "stream_scoring": {
             "triggers": [{"on_table_update": "silver.rows"}],
-            "tasks": [{"name": "score", "run": "lakestack.serving:score_new_rows", "params": params}],
+            "tasks": [
+                {"name": "score", "run": "lakestack.serving:score_new_rows", "params": params}
+            ],
         },
         "broken": {"tasks": [{"name": "score", "run": "lakestack.serving:score_new_rows"}]},
     }
