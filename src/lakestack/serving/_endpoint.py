@@ -4,11 +4,14 @@
 
 - `slots` (`_state.py`): the loaded models by variant (production, canary, shadow), swapped
   live when the registry's aliases move;
-- `invocations`: `POST /invocations`, read (`rows`), scored (`score`), logged, answered;
+- `handle`: a scoring request, whatever its protocol: its body read and parsed by a front door
+  (`MlflowDoor` for `POST /invocations`, `OipDoor` for the Open Inference Protocol's
+  `/v2/models/<name>/infer`), checked (`rows`), scored (`score`), logged, answered by the door;
 - `shadow`: the shadow variant scoring an answered request, logged and not returned;
 - `readiness`: what `GET /ready` answers;
 - `records` (`_record.py`): the one builder of inference records;
-- `routes()`: the routes of the ASGI app `app`; a subclass adds its own.
+- `routes()`: the routes of the ASGI app `app` (with the OIP's, `_oip_routes.py`); a subclass
+  adds its own.
 
 `create_app` builds one from a model loader and returns its ASGI app.
 """
@@ -21,9 +24,9 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,18 +34,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from lakestack.serving._http import (
-    FastApp,
-    error_response,
-    json_response,
-    read_body,
-    request_ids,
-)
+from lakestack.serving._http import FastApp, json_response, read_body, request_ids
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
 from lakestack.serving._model import ServedModel, jsonable
+from lakestack.serving._oip_routes import OipRoutes
 from lakestack.serving._openapi import openapi_document
-from lakestack.serving._payload import Rows, conform, parse_body
+from lakestack.serving._payload import MLFLOW_DOOR, Rows, conform
 from lakestack.serving._record import Context, InferenceRecords
 from lakestack.serving._schema import ServingInputError
 from lakestack.serving._state import ModelSlots, Traffic
@@ -52,7 +50,7 @@ if TYPE_CHECKING:
     from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
-__all__ = ["Endpoint", "Limits", "Tuning", "create_app"]
+__all__ = ["Endpoint", "FrontDoor", "Limits", "Tuning", "create_app"]
 
 log = logging.getLogger("lakestack.serving")
 
@@ -104,6 +102,21 @@ class Tuning:
     load_before_serving: bool = False
     freeze_gc: bool = False
     poll_interval_s: float = 30.0
+
+
+class FrontDoor(Protocol):
+    """A protocol's side of a scoring request (`MlflowDoor`, `OipDoor`): which model answers,
+    the body as rows, and the answer or the error in the protocol's shape."""
+
+    def route(
+        self, slots: ModelSlots, picked: tuple[str, ServedModel]
+    ) -> tuple[str, ServedModel]: ...
+
+    def parse(self, body: bytes, headers: Mapping[str, str], served: ServedModel) -> Rows: ...
+
+    def answer(self, predictions: list[Any], served: ServedModel, request_id: str) -> Response: ...
+
+    def error(self, status: int, message: str, request_id: str) -> Response: ...
 
 
 class Endpoint:
@@ -217,24 +230,31 @@ class Endpoint:
     # -- scoring ------------------------------------------------------------------------------
 
     async def invocations(self, request: Request) -> Response:
-        """`POST /invocations`: answer the request and log it (every status but 503)."""
+        """`POST /invocations`: an MLflow scoring payload, answered and logged."""
+        return await self.handle(request, MLFLOW_DOOR)
+
+    async def handle(self, request: Request, door: FrontDoor) -> Response:
+        """Answer a scoring request that `door` parses and answers, and log it (every status
+        but 503): the one request pipeline of every protocol the endpoint speaks."""
         started = time.perf_counter()
         request_id = self._next_id()
         if not self.ready:
             problem = self.slots.waiting or self.slots.error or self.error
             problem = problem or "the model is loading"
-            return error_response(
-                503, f"endpoint {self.name!r} is not ready: {problem}", request_id
-            )
+            return door.error(503, f"endpoint {self.name!r} is not ready: {problem}", request_id)
         variant, served = self.slots.pick()
         raw: Rows | None = None
         rows: Rows | None = None
         context: Context | None = None
         predictions: list[Any] | None = None
+        answer: Response | None = None
         status, kind, message = 200, None, None
         try:
-            raw, rows, context = await self.rows(request, served)
+            variant, served = door.route(self.slots, (variant, served))
+            body = await read_body(request, self.limits.max_body_bytes)
+            raw, rows, context = await self.rows(door.parse(body, request.headers, served), served)
             predictions = await self.score(served, rows)
+            answer = door.answer(predictions, served, request_id)
         except ServingInputError as exc:
             status, kind, message = exc.status, exc.kind, str(exc)
         except Exception as exc:
@@ -250,11 +270,11 @@ class Endpoint:
                 error=message,
                 rows=rows,
                 context=context,
-                outputs=predictions,
+                outputs=predictions if status == 200 else None,
             )
         self.metrics.observe(status, elapsed, kind)
-        if status != 200:
-            return error_response(status, message or "", request_id)
+        if answer is None:
+            return door.error(status, message or "", request_id)
         assert predictions is not None and raw is not None
         self.metrics.predictions(predictions, variant)
         shadow = self.slots.models.get("shadow")
@@ -262,19 +282,15 @@ class Endpoint:
             task = asyncio.ensure_future(self.shadow(shadow, raw, context, request_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        return json_response({"predictions": predictions}, headers={"X-Request-ID": request_id})
+        return answer
 
-    async def rows(
-        self, request: Request, served: ServedModel
-    ) -> tuple[Rows, Rows, Context | None]:
-        """A request's rows: as sent (with features looked up and context columns dropped),
-        and checked into the model's input order; and its context columns.
+    async def rows(self, rows: Rows, served: ServedModel) -> tuple[Rows, Rows, Context | None]:
+        """A parsed request's rows: as sent (with features looked up and context columns
+        dropped), and checked into the model's input order; and its context columns.
 
         Raises:
             ServingInputError: a request that cannot be scored, naming the field.
         """
-        body = await read_body(request, self.limits.max_body_bytes)
-        rows = parse_body(body, request.headers.get("content-type", "application/json"))
         if not rows.rows:
             raise ServingInputError(
                 "the request has no rows: send at least one", status=400, kind="malformed"
@@ -345,6 +361,7 @@ class Endpoint:
             Route("/ready", self._ready, methods=["GET"]),
             Route("/metrics", self._metrics, methods=["GET"]),
             Route("/openapi.json", self._openapi, methods=["GET"]),
+            *OipRoutes(self).routes(),
         ]
 
     async def _health(self, request: Request) -> Response:

@@ -23,7 +23,8 @@ _ENV_PROJECT = "LAKESTACK_SERVE_PROJECT"
 _ENV_ENDPOINT = "LAKESTACK_SERVE_ENDPOINT"
 _ENV_ENVIRONMENT = "LAKESTACK_SERVE_ENV"
 _ENV_WORKERS = "LAKESTACK_SERVE_WORKERS"
-_TOKEN_PATHS = ("/invocations", "/v2/", "/metrics")  # with `auth: token`; health stays open
+# with `auth: token`; health (`/health`, `/v2/health/*`) and `/v2` stay open
+_TOKEN_PATHS = ("/invocations", "/v2/models", "/metrics")
 
 
 def _config(project: Project, name: str) -> EndpointConfig:
