@@ -398,11 +398,19 @@ class OipDatatype:
             return isinstance(value, bool)
         if self.kind == "bytes":
             return isinstance(value, str | bytes)
-        if not _is_number(value):
+        if not _is_number(value) or not math.isfinite(value):
             return False
-        if self.kind == "int" and not isinstance(value, int):
+        # JSON's 3.0 is the integer 3 (as JSON Schema reads it); past 2**53 a float may be an
+        # integer literal too wide for 64 bits that the parser rounded onto a bound
+        if (
+            self.kind == "int"
+            and isinstance(value, float)
+            and (
+                not value.is_integer() or (abs(value) >= _EXACT and value in (self.low, self.high))
+            )
+        ):
             return False
-        return bool(self.low <= value <= self.high) if math.isfinite(value) else False
+        return bool(self.low <= value <= self.high)
 
 
 def _oip_int(name: str, bits: int, signed: bool) -> OipDatatype:
