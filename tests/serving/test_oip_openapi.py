@@ -4,9 +4,13 @@ requests the server accepts: a body the document allows is answered 200, one it 
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from _serving_kit import Served, wait_ready
 from hypothesis import HealthCheck, given, settings
@@ -35,10 +39,16 @@ def clients(tmp_path_factory: pytest.TempPathFactory, mlflow_db: Any) -> Iterato
     out = {}
     with_context = {"context_columns": {"rid": "string"}}
     numeric = {"x": "double", "n": "integer", "f": "float"}
-    for name, types, extra in (("mixed", TYPES, with_context), ("numeric", numeric, {})):
+    churn = {"tenure": "long", "monthly": "double", "plan": "string"}  # docs/serving.md's
+    for name, types, extra in (
+        ("mixed", TYPES, with_context),
+        ("numeric", numeric, {}),
+        ("churn", churn, {}),
+    ):
         served = Served(tmp_path_factory.mktemp(name) / "proj", mlflow_db)
-        served.log_typed(types)
-        project = served.configure(poll_interval_s=0, log_inference=False, **extra)
+        model = "churn" if name == "churn" else "tiny"  # the docs' example names its model
+        served.log_typed(types, name=model)
+        project = served.configure(model=model, poll_interval_s=0, log_inference=False, **extra)
         out[name] = TestClient(endpoint_app(project, "tiny", "prod"))
     for client in out.values():
         client.__enter__()
@@ -159,3 +169,18 @@ def test_any_tensors_get_200_exactly_when_the_document_allows_them(
     answer = clients["clients"]["numeric"].post("/v2/models/tiny/infer", json=body)
     assert answer.status_code < 500, answer.text
     assert accepts(clients["docs"]["numeric"], body) == (answer.status_code == 200), answer.text
+
+
+def test_the_curl_example_of_the_docs_is_answered(clients: dict[str, Any]) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "serving.md").read_text()
+    line = next(
+        line for line in page.splitlines() if re.match(r"curl .*/v2/models/churn/infer", line)
+    )
+    words = shlex.split(line)
+    body = orjson.loads(words[words.index("-d") + 1])
+    answer = clients["clients"]["churn"].post("/v2/models/churn/infer", json=body)
+    assert answer.status_code == 200, answer.text
+    assert accepts(clients["docs"]["churn"], body)
+    got = answer.json()
+    assert got["id"] == "req-1" and got["outputs"][0]["name"] == "predict"
+    assert got["outputs"][0]["shape"] == [2]
