@@ -38,6 +38,7 @@ from lakestack.serving._http import FastApp, json_response, read_body, request_i
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
 from lakestack.serving._model import ServedModel, jsonable
+from lakestack.serving._oip import OipDoor
 from lakestack.serving._oip_routes import OipRoutes
 from lakestack.serving._openapi import openapi_document
 from lakestack.serving._payload import MLFLOW_DOOR, Rows, conform
@@ -165,7 +166,9 @@ class Endpoint:
         if inference_log is not None:
             slots.on_load.append(lambda served: inference_log.add_schema(served.schema))
             self.metrics.watch(inference_log)
-        self.app = FastApp(self.invocations, routes=self.routes(), lifespan=self._lifespan)
+        self.app = FastApp(
+            self.invocations, self.oip_infer, routes=self.routes(), lifespan=self._lifespan
+        )
         self.app.state.endpoint = self
 
     # -- life ---------------------------------------------------------------------------------
@@ -232,6 +235,10 @@ class Endpoint:
     async def invocations(self, request: Request) -> Response:
         """`POST /invocations`: an MLflow scoring payload, answered and logged."""
         return await self.handle(request, MLFLOW_DOOR)
+
+    async def oip_infer(self, request: Request, name: str, version: str | None) -> Response:
+        """`POST /v2/models/<name>[/versions/<version>]/infer`: an OIP inference request."""
+        return await self.handle(request, OipDoor(self.name, name, version))
 
     async def handle(self, request: Request, door: FrontDoor) -> Response:
         """Answer a scoring request that `door` parses and answers, and log it (every status

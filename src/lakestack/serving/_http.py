@@ -1,5 +1,5 @@
 """The HTTP plumbing of an endpoint: JSON answers, error bodies, the request body read within
-its limit, request ids, and the Starlette app that answers `POST /invocations` the short way."""
+its limit, request ids, and the Starlette app that answers the scoring routes the short way."""
 
 from __future__ import annotations
 
@@ -22,38 +22,74 @@ __all__ = ["FastApp", "error_response", "json_response", "read_body", "request_i
 log = logging.getLogger("lakestack.serving")
 
 
-class FastApp(Starlette):
-    """Starlette, with `POST /invocations` answered without the middleware and the router.
+OipInfer = Callable[[Request, str, str | None], Awaitable[Response]]
+_OIP_MODELS, _OIP_INFER = "/v2/models/", "/infer"
 
-    The scoring route is the one that has to be fast: the exception middlewares and the route
-    match are a tenth of a single-row request's time. `invocations` handles its own errors
-    (4xx, and 500 for a model failure); an error it does not handle is answered with 500 here.
-    With middleware added (`add_middleware`), every request takes the usual way.
+
+class FastApp(Starlette):
+    """Starlette, with the scoring routes answered without the middleware and the router:
+    `POST /invocations` and, given `oip`, the Open Inference Protocol's
+    `POST /v2/models/<name>[/versions/<v>]/infer`.
+
+    The scoring routes are the ones that have to be fast: the exception middlewares and the
+    route match are a tenth of a single-row request's time. The handlers handle their own
+    errors (4xx, and 500 for a model failure); an error they do not handle is answered with 500
+    here. With middleware added (`add_middleware`), every request takes the usual way.
     """
 
     def __init__(
-        self, invocations: Callable[[Request], Awaitable[Response]], **kwargs: Any
+        self,
+        invocations: Callable[[Request], Awaitable[Response]],
+        oip: OipInfer | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._invocations = invocations
+        self._oip = oip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
-            and scope["path"] == "/invocations"
             and scope["method"] == "POST"
             and not scope.get("root_path")
             and not self.user_middleware  # added middleware (auth, say) sees every request
         ):
-            scope["app"] = self
-            try:
-                response = await self._invocations(Request(scope, receive))
-            except Exception:
-                log.exception("answering a scoring request failed")
-                response = error_response(500, "internal server error", "")
-            await response(scope, receive, send)
-            return
+            path = scope["path"]
+            if path == "/invocations":
+                await self._answer(self._invocations, scope, receive, send)
+                return
+            if self._oip is not None and path.startswith(_OIP_MODELS) and path.endswith(_OIP_INFER):
+                found = _oip_model(path)
+                if found is not None:
+                    oip, (name, version) = self._oip, found
+                    await self._answer(lambda r: oip(r, name, version), scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
+
+    async def _answer(
+        self,
+        handler: Callable[[Request], Awaitable[Response]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        scope["app"] = self
+        try:
+            response = await handler(Request(scope, receive))
+        except Exception:
+            log.exception("answering a scoring request failed")
+            response = error_response(500, "internal server error", "")
+        await response(scope, receive, send)
+
+
+def _oip_model(path: str) -> tuple[str, str | None] | None:
+    """The model name and version of an OIP infer path, or None when it is not one."""
+    parts = path[len(_OIP_MODELS) : -len(_OIP_INFER)].split("/")
+    if len(parts) == 1 and parts[0]:
+        return parts[0], None
+    if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
+        return parts[0], parts[2]
+    return None
 
 
 def json_response(

@@ -17,6 +17,7 @@ after the JSON header. Datatypes and their fit to the model's columns are `_type
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -267,16 +268,34 @@ def _tensors(value: Any, binary: bytes) -> list[_Tensor]:
             count *= dim
         if count != len(data):
             raise _bad(f"{where}: shape {shape} holds {count} elements; its data has {len(data)}")
-        for j, element in enumerate(data):
-            if not datatype.holds(element):
-                raise _bad(
-                    f"{where} is {datatype.name}, but data[{j}] is {element!r}"[:300],
-                    kind="type",
-                )
+        if not _all_hold(datatype, data):
+            j, element = next((j, v) for j, v in enumerate(data) if not datatype.holds(v))
+            raise _bad(
+                f"{where} is {datatype.name}, but data[{j}] is {element!r}"[:300], kind="type"
+            )
         tensors.append(_Tensor(name, shape, datatype, data))
     if offset != len(binary):
         raise _bad(f"{len(binary) - offset} bytes of binary data belong to no input")
     return tensors
+
+
+def _all_hold(datatype: OipDatatype, data: list[Any]) -> bool:
+    """Whether every element is of the datatype: the common cases in C loops (plain floats,
+    ints, strings), anything else element by element."""
+    if not data:
+        return True
+    kinds = set(map(type, data))
+    if datatype.kind == "float" and kinds <= {float, int}:
+        if not all(map(math.isfinite, data)):
+            return False
+        return datatype.low == -math.inf or datatype.low <= min(data) <= max(data) <= datatype.high
+    if datatype.kind == "int" and kinds == {int}:
+        return bool(datatype.low <= min(data) and max(data) <= datatype.high)
+    if datatype.kind == "bytes" and kinds <= {str, bytes}:
+        return True
+    if datatype.kind == "bool" and kinds == {bool}:
+        return True
+    return all(map(datatype.holds, data))
 
 
 def _flat(data: Any, where: str) -> list[Any]:
@@ -334,6 +353,11 @@ def _rows(tensors: list[_Tensor], schema: InputSchema | None) -> Rows:
                 422,
                 "missing_column",
             )
+        if first.datatype.kind != "bytes":  # row-major already: no column work
+            for column in {c.type.name: c for c in columns if c is not None}.values():
+                _check_fits(first, column)
+            data = first.data
+            return Rows(None, [data[i : i + width] for i in range(0, len(data), width)])
         values = [_column_values(first, j, width, c) for j, c in enumerate(columns)]
         return Rows(None, [list(r) for r in zip(*values, strict=True)] if values else [])
     by_name = {c.name: c for c in schema.columns} if schema is not None else {}
@@ -358,15 +382,20 @@ def _rows(tensors: list[_Tensor], schema: InputSchema | None) -> Rows:
     return Rows([t.name for t in tensors], [list(r) for r in zip(*columns_out, strict=True)])
 
 
-def _column_values(tensor: _Tensor, j: int, width: int, column: Column | None) -> list[Any]:
-    """Column `j` of a tensor `width` columns wide, as the JSON values the checks take."""
-    values = tensor.data[j::width] if width > 1 else tensor.data
-    if column is not None and not oip_accepts(column.type, tensor.datatype):
+def _check_fits(tensor: _Tensor, column: Column) -> None:
+    if not oip_accepts(column.type, tensor.datatype):
         raise ServingInputError(
             f"input {tensor.name!r} is {tensor.datatype.name}, which does not fit the model's "
             f"column {column.name!r} ({column.type.name}): send {oip_datatype(column.type)}",
             kind="type",
         )
+
+
+def _column_values(tensor: _Tensor, j: int, width: int, column: Column | None) -> list[Any]:
+    """Column `j` of a tensor `width` columns wide, as the JSON values the checks take."""
+    values = tensor.data[j::width] if width > 1 else tensor.data
+    if column is not None:
+        _check_fits(tensor, column)
     if tensor.datatype.kind != "bytes" or not any(isinstance(v, bytes) for v in values):
         return values
     if column is not None and column.type.name == "binary":  # raw bytes: base64, as in JSON
