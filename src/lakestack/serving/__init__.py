@@ -1,6 +1,7 @@
 """Serving: online endpoints, inference logging and batch scoring (see docs/serving.md).
 
-- `Endpoint` is one online endpoint: MLflow scoring payloads on `POST /invocations`, with
+- `Endpoint` is one online endpoint: MLflow scoring payloads on `POST /invocations` and the
+  Open Inference Protocol v2 on `/v2/...` (one request pipeline, two front doors), with
   `/health`, `/ready`, `/metrics` (Prometheus) and `/openapi.json`; `create_app` builds one
   from a model loader and returns its ASGI app.
 - `endpoint_app` and `serve` run an endpoint of `lakestack.yaml`: the version holding its
