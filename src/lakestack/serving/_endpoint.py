@@ -25,18 +25,24 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from lakestack.serving._http import (
+    BodyReader,
     FastApp,
-    error_response,
+    asgi_body,
+    error_payload,
+    header,
     json_response,
     read_body,
     request_ids,
+    send_json,
 )
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
@@ -52,11 +58,35 @@ if TYPE_CHECKING:
     from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
-__all__ = ["Endpoint", "Limits", "Tuning", "create_app"]
+__all__ = ["Endpoint", "Limits", "Outcome", "Tuning", "create_app"]
 
 log = logging.getLogger("lakestack.serving")
 
 FeatureFill = Callable[[ServedModel, Rows], Rows]
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a scoring request was answered.
+
+    Attributes:
+        request_id: its id (the `X-Request-ID` header, the inference record's id).
+        status: the HTTP status.
+        message: why it was refused or failed (None when answered).
+        predictions: one per row, as JSON values (None unless answered).
+    """
+
+    request_id: str
+    status: int
+    message: str | None = None
+    predictions: list[Any] | None = None
+
+    def body(self) -> bytes:
+        """MLflow's answer: `{"predictions": [...]}`, or its error body."""
+        if self.status != 200:
+            return error_payload(self.status, self.message or "")
+        return orjson.dumps({"predictions": self.predictions}, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @dataclass(frozen=True)
@@ -152,7 +182,7 @@ class Endpoint:
         if inference_log is not None:
             slots.on_load.append(lambda served: inference_log.add_schema(served.schema))
             self.metrics.watch(inference_log)
-        self.app = FastApp(self.invocations, routes=self.routes(), lifespan=self._lifespan)
+        self.app = FastApp(self.invocations_asgi, routes=self.routes(), lifespan=self._lifespan)
         self.app.state.endpoint = self
 
     # -- life ---------------------------------------------------------------------------------
@@ -217,15 +247,31 @@ class Endpoint:
     # -- scoring ------------------------------------------------------------------------------
 
     async def invocations(self, request: Request) -> Response:
-        """`POST /invocations`: answer the request and log it (every status but 503)."""
+        """`POST /invocations` as a Starlette route (the way with middleware)."""
+        read = read_body(request, self.limits.max_body_bytes)
+        outcome = await self.answer(read, request.headers.get("content-type", "application/json"))
+        return Response(outcome.body(), outcome.status, {"X-Request-ID": outcome.request_id}, JSON)
+
+    async def invocations_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`POST /invocations` in plain ASGI (the short way, see `FastApp`)."""
+        read = asgi_body(scope, receive, self.limits.max_body_bytes)
+        content_type = header(scope, b"content-type") or "application/json"
+        outcome = await self.answer(read, content_type)
+        await send_json(send, outcome.status, outcome.body(), outcome.request_id)
+
+    async def answer(self, read: BodyReader, content_type: str) -> Outcome:
+        """Read, score and log one MLflow scoring request (every status but 503 is logged).
+
+        Args:
+            read: reads the request's body within the limit.
+            content_type: the request's Content-Type.
+        """
         started = time.perf_counter()
         request_id = self._next_id()
         if not self.ready:
             problem = self.slots.waiting or self.slots.error or self.error
             problem = problem or "the model is loading"
-            return error_response(
-                503, f"endpoint {self.name!r} is not ready: {problem}", request_id
-            )
+            return Outcome(request_id, 503, f"endpoint {self.name!r} is not ready: {problem}")
         variant, served = self.slots.pick()
         raw: Rows | None = None
         rows: Rows | None = None
@@ -233,7 +279,8 @@ class Endpoint:
         predictions: list[Any] | None = None
         status, kind, message = 200, None, None
         try:
-            raw, rows, context = await self.rows(request, served)
+            body = await read()
+            raw, rows, context = await self.rows(parse_body(body, content_type), served)
             predictions = await self.score(served, rows)
         except ServingInputError as exc:
             status, kind, message = exc.status, exc.kind, str(exc)
@@ -254,7 +301,7 @@ class Endpoint:
             )
         self.metrics.observe(status, elapsed, kind)
         if status != 200:
-            return error_response(status, message or "", request_id)
+            return Outcome(request_id, status, message or "")
         assert predictions is not None and raw is not None
         self.metrics.predictions(predictions, variant)
         shadow = self.slots.models.get("shadow")
@@ -262,19 +309,15 @@ class Endpoint:
             task = asyncio.ensure_future(self.shadow(shadow, raw, context, request_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        return json_response({"predictions": predictions}, headers={"X-Request-ID": request_id})
+        return Outcome(request_id, 200, None, predictions)
 
-    async def rows(
-        self, request: Request, served: ServedModel
-    ) -> tuple[Rows, Rows, Context | None]:
+    async def rows(self, rows: Rows, served: ServedModel) -> tuple[Rows, Rows, Context | None]:
         """A request's rows: as sent (with features looked up and context columns dropped),
         and checked into the model's input order; and its context columns.
 
         Raises:
             ServingInputError: a request that cannot be scored, naming the field.
         """
-        body = await read_body(request, self.limits.max_body_bytes)
-        rows = parse_body(body, request.headers.get("content-type", "application/json"))
         if not rows.rows:
             raise ServingInputError(
                 "the request has no rows: send at least one", status=400, kind="malformed"
