@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,18 +22,13 @@ import numpy as np
 import polars as pl
 
 from lakestack.lake import Lake
+from lakestack.serving import ServerProcess, free_port
 
 try:
     from _results import write_section
 except ImportError:  # run from another folder
     sys.path.insert(0, str(Path(__file__).parent))
     from _results import write_section
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def batch(rows: int, seed: int) -> pl.DataFrame:
@@ -82,24 +74,18 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
     args = parser.parse_args()
     port = free_port()
-    log = open(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
+    server = ServerProcess(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        port,
+        Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log",
+        ready_path=None,
+        name="moto server",
+        own_group=True,
     )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with server.start(timeout=60):
         import boto3
 
+        endpoint = server.url
         bucket = f"bench-{uuid.uuid4().hex[:8]}"
         keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys).create_bucket(
@@ -113,9 +99,6 @@ def main() -> None:
         }
         local = measure(Lake(tempfile.mkdtemp(prefix="lake-bench-")), args.batches, args.rows)
         s3 = measure(Lake(f"s3://{bucket}/lake", storage_options=options), args.batches, args.rows)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
     for name, figures in (("local disk", local), ("S3 (moto)", s3)):
         print(f"{name:>11}: " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()))
     command = ".venv/bin/python benchmarks/object_store_bench.py"

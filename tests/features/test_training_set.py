@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -255,13 +256,40 @@ def test_kernel_matches_reference(case: dict[str, Any]) -> None:
     check_kernel(case)
 
 
-@settings(max_examples=150, deadline=None)
-@given(cases())
-def test_kernel_rank_paths_match_reference(case: dict[str, Any]) -> None:
-    """Keys and times that do not fit one int64 code go through their ranks; same answers."""
+@pytest.mark.parametrize(("bits", "range_limit"), [(5, 1 << 40), (3, 2), (8, 1 << 40)])
+@settings(max_examples=100, deadline=None)
+@given(case=cases())
+def test_kernel_compressed_paths_match_reference(
+    bits: int, range_limit: int, case: dict[str, Any]
+) -> None:
+    """Keys and times that do not fit one int64 code: the times go into buckets (all of a key's
+    rows in one bucket at 3 bits; several at 5 and 8), sparse keys by their ranks; same
+    answers."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_asof, "_BITS", 5)  # every case takes the rank-compressed paths
+        patch.setattr(_asof, "_BITS", bits)
+        patch.setattr(_asof, "_RANGE_LIMIT", range_limit)
         check_kernel(case)
+
+
+@pytest.mark.parametrize("bits", [3, 6, 9, 12])
+def test_time_buckets_equal_exact_codes_on_crowded_buckets(bits: int) -> None:
+    """Many rows per key and bucket (repeated times included): the bucketed codes settle each
+    label within its bucket exactly as exact codes do."""
+    rng = np.random.default_rng(bits)
+
+    def side(n: int, late_start: int) -> tuple[pl.Series, pl.Series]:
+        keys = rng.integers(0, 6, n)
+        times = rng.integers(0, 2000, n) + np.where(keys == 0, late_start, 0)
+        return pl.Series("k", keys), pl.Series("t", times).cast(pl.Datetime("us"))
+
+    fk, ft = side(20_000, late_start=100)  # key 0 (the first bucket) starts later
+    lk, lt = side(5_000, late_start=0)
+    exact = _asof.match_rows([lk], [fk], lt, ft, 300)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_asof, "_BITS", bits)
+        bucketed = _asof.match_rows([lk], [fk], lt, ft, 300)
+    assert (exact >= 0).sum() > 4_000
+    assert bucketed.tolist() == exact.tolist()
 
 
 _tables = itertools.count()

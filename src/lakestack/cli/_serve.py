@@ -1,8 +1,11 @@
-"""`lakestack serve <endpoint>` and `lakestack score --model m@production --table t --output o`."""
+"""`lakestack serve <endpoint>` and `lakestack score --model m@production --table t --output o`
+(with `--follow`, a follower scoring each new version's appended rows until stopped)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import signal
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +18,9 @@ from lakestack.cli._common import (
     open_project,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from lakestack.serving import ScoreStream, StreamCommit
 
 __all__ = ["register"]
 
@@ -69,12 +75,59 @@ def score(
         str | None,
         typer.Option(help="Source columns to copy to the output, comma-separated (default: all)."),
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Keep scoring: each new version's appended rows, exactly once, until Ctrl-C.",
+        ),
+    ] = False,
+    since: Annotated[
+        int | None,
+        typer.Option(
+            help="With --follow: start after this source version instead of scoring the "
+            "table as it is (or skip past a version that rewrote rows)."
+        ),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option(help="With --follow: seconds between looks for new versions.")
+    ] = 2.0,
+    write_rows: Annotated[
+        int, typer.Option(help="Rows per Delta append (with --follow: per commit, at most).")
+    ] = 1_000_000,
     json: JsonOption = False,
 ) -> None:
-    """Score a Delta table with a model version; append predictions to another table."""
+    """Score a Delta table with a model version; append predictions to another table.
+
+    With --follow, the source is followed: every version's appended rows are scored once, with
+    the model version holding the alias then; the last source version scored is recorded in the
+    output's commits, so a restarted follower goes on where it stopped.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from lakestack.serving import score_table
+
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    if since is not None and not follow:
+        raise typer.BadParameter("--since goes with --follow (a batch run reads t@VERSION)")
+    if follow:
+        from lakestack.serving import ScoreStream
+
+        options: dict[str, Any] = {"columns": chosen, "engine": engine, "workers": workers}
+        stream = ScoreStream(
+            open_project(project),
+            model,
+            table,
+            output,
+            env,
+            since=since,
+            batch_rows=batch_rows,
+            write_rows=write_rows,
+            **options,
+        )
+        _follow(stream, poll, json)
+        return
 
     with Progress(
         "[progress.description]{task.description}",
@@ -97,7 +150,8 @@ def score(
             output,
             env,
             batch_rows=batch_rows,
-            columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+            write_rows=write_rows,
+            columns=chosen,
             engine=engine,
             workers=workers,
             progress=advance,
@@ -113,6 +167,55 @@ def score(
         f"engine {result.engine})",
         highlight=False,
     )
+
+
+def _follow(stream: ScoreStream, poll: float, json: bool) -> None:
+    """Run a follower until SIGINT or SIGTERM, printing each commit (a JSON line with --json).
+
+    The first signal stops it after the commit in progress; a second one at once.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        err_console.print("stopping after the commit in progress (again to stop now)")
+        stop.set()
+
+    def on_commit(commit: StreamCommit) -> None:
+        if json:
+            print_json(commit.to_dict())
+            return
+        versions = f"{commit.first_version}" + (
+            f"..{commit.last_version}" if commit.last_version != commit.first_version else ""
+        )
+        console.print(
+            f"scored {commit.rows} rows of {stream.source}@{versions} with "
+            f"{stream.model_name} v{commit.model_version} -> "
+            f"{stream.output}@{commit.output_version} in {commit.seconds:.1f} s",
+            highlight=False,
+        )
+
+    shown: dict[str, int | None] = {}
+
+    def on_idle(scored: int | None) -> None:
+        if not json and shown.get("scored", -2) != scored:
+            err_console.print(
+                f"following {stream.source} (scored up to version {scored}); "
+                "waiting for new versions",
+                highlight=False,
+            )
+        shown["scored"] = scored
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with stream:
+            stream.run(poll, stop, on_commit=on_commit, on_idle=on_idle)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if not json:
+        err_console.print(f"stopped; scored up to version {stream.scored_version()}")
 
 
 def register(app: typer.Typer) -> None:

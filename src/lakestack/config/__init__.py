@@ -47,13 +47,14 @@ from lakestack.config._project import (
     Project,
     default_environments,
 )
-from lakestack.config._scaling import ScalingConfig
+from lakestack.config._scaling import AutoscalingConfig, ScalingConfig
 
 __all__ = [
     "PROJECT_FILE",
     "AccessConfig",
     "AlertActionConfig",
     "AlertRuleConfig",
+    "AutoscalingConfig",
     "DeployTargetConfig",
     "EndpointConfig",
     "Environment",

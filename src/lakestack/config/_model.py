@@ -30,7 +30,7 @@ from lakestack.config._monitors import (
     MonitorConfig,
     MonitorLabelsConfig,
 )
-from lakestack.config._scaling import ScalingConfig
+from lakestack.config._scaling import AutoscalingConfig, ScalingConfig
 
 __all__ = [
     "AccessConfig",
@@ -315,6 +315,17 @@ class EndpointConfig(_Strict):
     )
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="`local`: uvicorn processes on this machine (`workers`). `ray`: a Ray "
+        "Serve deployment on the environment's Ray (its `engine:`), with replicas that "
+        "`autoscaling` adds and removes.",
+    )
+    autoscaling: AutoscalingConfig | None = Field(
+        default=None,
+        description="With `engine: ray`: min_replicas, max_replicas, target_ongoing_requests "
+        "(default 1, 3, 2).",
+    )
     scaling: ScalingConfig = Field(
         default_factory=ScalingConfig, description="Replicas and resources on a cluster."
     )
@@ -385,6 +396,25 @@ class EndpointConfig(_Strict):
         le=100_000,
         description="Micro-batching: a batch is scored as soon as it has this many rows.",
     )
+
+    @model_validator(mode="after")
+    def _engine(self) -> EndpointConfig:
+        if self.engine == "local" and self.autoscaling is not None:
+            raise ValueError(
+                "autoscaling needs engine: ray (Ray Serve adds and removes the replicas); "
+                "set `engine: ray` on the endpoint, or remove `autoscaling`"
+            )
+        if self.engine == "ray" and self.workers != 1:
+            raise ValueError(
+                f"workers: {self.workers} is for engine: local; with engine: ray the replicas "
+                "are `autoscaling.min_replicas` to `max_replicas`: remove `workers`"
+            )
+        return self
+
+    @property
+    def replicas(self) -> AutoscalingConfig:
+        """The autoscaling of a Ray Serve deployment (the defaults when not written)."""
+        return self.autoscaling or AutoscalingConfig()
 
 
 Role = Literal["reader", "developer", "deployer", "admin"]

@@ -1,8 +1,9 @@
-"""The `scaling` of an endpoint: how many replicas run it on a cluster, and what each gets.
+"""How an endpoint scales: `scaling` on Kubernetes, `autoscaling` on Ray Serve.
 
-Only deployments read it (`lakestack export k8s` writes it into the Deployment, the
-HorizontalPodAutoscaler and the KServe InferenceService); `lakestack serve` on one machine
-ignores it.
+- `scaling` is read by deployments only (`lakestack export k8s` writes it into the Deployment,
+  the HorizontalPodAutoscaler and the KServe InferenceService); `lakestack serve` ignores it.
+- `autoscaling` is read by `lakestack serve` when the endpoint has `engine: ray`: the replicas
+  of its Ray Serve deployment and when Serve adds or removes them (docs/serving.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from lakestack.config._base import Strict
 
-__all__ = ["ScalingConfig"]
+__all__ = ["AutoscalingConfig", "ScalingConfig"]
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 
@@ -44,6 +45,43 @@ class ScalingConfig(Strict):
 
     @model_validator(mode="after")
     def _range(self) -> ScalingConfig:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})"
+            )
+        return self
+
+
+class AutoscalingConfig(Strict):
+    """The replicas of an endpoint served by Ray Serve (`engine: ray`), and when they change."""
+
+    min_replicas: int = Field(
+        default=1, ge=0, description="Replicas kept running at least (0: scale to zero)."
+    )
+    max_replicas: int = Field(default=3, ge=1, description="Replicas Serve may reach.")
+    target_ongoing_requests: float = Field(
+        default=2.0,
+        gt=0,
+        description="Requests in progress or queued per replica that Serve aims at: above it "
+        "replicas are added, below it removed.",
+    )
+    upscale_delay_s: float = Field(
+        default=30.0, ge=0, description="Seconds the load stays above target before adding."
+    )
+    downscale_delay_s: float = Field(
+        default=600.0, ge=0, description="Seconds the load stays below target before removing."
+    )
+    look_back_period_s: float = Field(
+        default=30.0, gt=0, description="Seconds over which the load is averaged."
+    )
+    replica_cpus: float = Field(
+        default=1.0,
+        gt=0,
+        description="CPUs of the Ray cluster each replica reserves (0.5: two per core).",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> AutoscalingConfig:
         if self.max_replicas < self.min_replicas:
             raise ValueError(
                 f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})"

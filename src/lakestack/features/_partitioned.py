@@ -1,20 +1,22 @@
-"""A point-in-time training set split by key range, each range joined in a Ray task.
+"""A point-in-time training set split by key range: the ranges joined one after another in
+this process (bounded memory) or in Ray tasks.
 
 For tables larger than one machine is comfortable with: the labels are cut into key ranges
-(by the first key of the first lookup, at quantiles of the labels' keys), each Ray task reads
-only that range of the feature table (a Delta filter on the key, which skips files whose
-statistics are outside it) and joins its labels with the same kernel as `build_training_set`;
-the driver puts the rows back in the labels' order. Every lookup reads the version pinned on
-the driver, so the ranges see one snapshot; the result equals the one-process join.
+(by the first key of the first lookup, at quantiles of the labels' keys); each range reads only
+that range of the feature table (a Delta filter on the key, which skips the files and row
+groups whose statistics are outside it) and joins its labels with the same kernel as
+`build_training_set`; the feature columns are put back in the labels' order. Every lookup reads
+the version pinned at the start, so the ranges see one snapshot; the result equals the
+one-shot join.
 
-The workers must reach the lake at the same location (object storage, or a shared folder).
-Ray is imported only here (`pip install 'lakestack[ray]'`).
+Ray workers must reach the lake at the same location (object storage, or a shared folder).
+Ray is imported only for the Ray engine (`pip install 'lakestack[ray]'`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError
@@ -25,9 +27,10 @@ from lakestack.features._training_set import TrainingSet, build_training_set
 from lakestack.lake import Lake
 
 if TYPE_CHECKING:
+    import numpy as np
     import polars as pl
 
-__all__ = ["build_training_set_on_ray"]
+__all__ = ["build_training_set_in_ranges", "build_training_set_on_ray"]
 
 _ROW = "__lakestack_label_row"
 
@@ -42,7 +45,7 @@ def _join_range(
     key: str,
     bounds: tuple[Any, Any],
 ) -> TrainingSet:
-    """One key range, in a Ray task: read that range of the table and join its labels."""
+    """One key range: read that range of the table and join its labels."""
     lake = Lake(root, environment=environment, storage_options=options)
     low, high = bounds
     where: list[tuple[str, str, Any]] = []
@@ -71,6 +74,98 @@ def _cuts(keys: pl.Series, partitions: int) -> list[Any]:
     return [values[i] for i in picks if 0 < i < values.len()]
 
 
+@dataclass(frozen=True)
+class _Range:
+    """One key range's labels, their rows among all labels, and the arguments of its join."""
+
+    rows: np.ndarray
+    arguments: tuple[Any, ...]
+
+
+class _Split:
+    """The labels cut into key ranges, and the training set put back together from the ranges'.
+
+    Args:
+        lake: the lake of the feature tables.
+        labels: the labels, as for `build_training_set`.
+        lookups: the lookups; the first one's first key column cuts the ranges.
+        partitions: how many key ranges.
+    """
+
+    def __init__(
+        self, lake: Lake, labels: Any, lookups: Sequence[FeatureLookup], partitions: int
+    ) -> None:
+        if partitions < 1 or not lookups:
+            raise FeatureError(
+                "a training set built by key range needs lookups and at least 1 partition"
+            )
+        self.lake = lake
+        self.frame = to_polars(labels, "labels")
+        if self.frame.height == 0:
+            build_training_set(lake, self.frame, lookups)  # raises: the labels are empty
+        self.lookups = _pin(lake, lookups)
+        self.table = get_feature_table(lake, str(self.lookups[0].ref.name))
+        keys = self.lookups[0].key_map(self.table.primary_keys)
+        self.label_key, self.table_key = next(iter(keys.items()))
+        self.partitions = partitions
+
+    def ranges(self) -> Iterator[_Range]:
+        """The non-empty ranges, in key order (labels with a null key go with the first)."""
+        import polars as pl
+
+        cuts = _cuts(self.frame.get_column(self.label_key), self.partitions)
+        indexed = self.frame.with_row_index(_ROW)
+        column = pl.col(self.label_key)
+        options = dict(self.lake.storage_options) if self.lake.storage_options else None
+        place = (self.lake.root, self.lake.environment, options)
+        for i, (low, high) in enumerate(zip([None, *cuts], [*cuts, None], strict=True)):
+            part = indexed.filter(
+                (column >= low if low is not None else pl.lit(True))
+                & (column < high if high is not None else pl.lit(True))
+                | (column.is_null() if i == 0 else pl.lit(False))
+            )
+            if part.height:
+                labels = part.drop(_ROW)
+                rows = part.get_column(_ROW).cast(pl.Int64).to_numpy()
+                arguments = (*place, labels, self.lookups, self.table.name, self.table_key)
+                yield _Range(rows, (*arguments, (low, high)))
+
+    def assemble(self, rows: list[np.ndarray], parts: list[TrainingSet]) -> TrainingSet:
+        """The labels with the ranges' feature columns, in the labels' order."""
+        import numpy as np
+        import polars as pl
+
+        columns = parts[0].feature_columns
+        features = pl.concat([p.data.select(columns) for p in parts], how="vertical")
+        where = np.empty(self.frame.height, dtype=np.int64)  # each label's row in `features`
+        where[np.concatenate(rows)] = np.arange(self.frame.height)
+        ordered = features.rechunk().select(pl.all().gather(pl.Series(where)))
+        return TrainingSet(
+            data=self.frame.hstack(ordered),
+            spec=parts[0].spec,
+            label_columns=tuple(self.frame.columns),
+        )
+
+
+def build_training_set_in_ranges(
+    lake: Lake, labels: Any, lookups: Sequence[FeatureLookup], *, partitions: int
+) -> TrainingSet:
+    """`build_training_set`, the labels split into `partitions` key ranges joined one after
+    another, each reading only its range of the first lookup's table: bounded memory for
+    tables larger than memory is comfortable with (fastest when the table's files are
+    clustered by key, so that a range's read skips the others).
+
+    Raises:
+        FeatureError: no lookups or fewer than one partition; as `build_training_set`.
+    """
+    split = _Split(lake, labels, lookups, partitions)
+    rows, parts = [], []
+    for piece in split.ranges():
+        rows.append(piece.rows)
+        parts.append(_join_range(*piece.arguments))
+    return split.assemble(rows, parts)
+
+
 def build_training_set_on_ray(
     lake: Lake,
     labels: Any,
@@ -94,44 +189,25 @@ def build_training_set_on_ray(
     Raises:
         FeatureError: no lookups, fewer than one partition, or Ray is not installed.
     """
-    import polars as pl
-
-    if partitions < 1 or not lookups:
-        raise FeatureError("a partitioned training set needs lookups and at least 1 partition")
+    split = _Split(lake, labels, lookups, partitions)
     try:
         import ray
     except ImportError:
         raise FeatureError(
             "training sets on Ray need Ray: pip install 'lakestack[ray]' (or build it locally)"
         ) from None
-    frame = to_polars(labels, "labels")
-    pinned = _pin(lake, lookups)
-    table = get_feature_table(lake, str(pinned[0].ref.name))
-    label_key, table_key = next(iter(pinned[0].key_map(table.primary_keys).items()))
-    cuts = _cuts(frame.get_column(label_key), partitions)
-    bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
-    indexed = frame.with_row_index(_ROW)
-    column = pl.col(label_key)
     started = not ray.is_initialized()
     if started:
         target = None if address in (None, "ray") else address
         ray.init(address=target, include_dashboard=False, log_to_driver=False)
     try:
         task = ray.remote(_join_range).options(num_cpus=1, max_retries=2)
-        refs = []
-        for i, (low, high) in enumerate(bounds):
-            part = indexed.filter(
-                (column >= low if low is not None else pl.lit(True))
-                & (column < high if high is not None else pl.lit(True))
-                | (column.is_null() if i == 0 else pl.lit(False))
-            )
-            if part.height:
-                options = dict(lake.storage_options) if lake.storage_options else None
-                args = (lake.root, lake.environment, options, part, pinned, table.name)
-                refs.append(task.remote(*args, table_key, (low, high)))
+        rows, refs = [], []
+        for piece in split.ranges():
+            rows.append(piece.rows)
+            refs.append(task.remote(*piece.arguments))
         parts: list[TrainingSet] = ray.get(refs)
     finally:
         if started:
             ray.shutdown()
-    data = pl.concat([p.data for p in parts], how="vertical").sort(_ROW).drop(_ROW)
-    return TrainingSet(data=data, spec=parts[0].spec, label_columns=tuple(frame.columns))
+    return split.assemble(rows, parts)

@@ -142,7 +142,7 @@ class FeatureStore:
         lookups: Sequence[FeatureLookup],
         *,
         engine: str | None = None,
-        partitions: int = 8,
+        partitions: int | None = None,
     ) -> TrainingSet:
         """Join labels to features point in time.
 
@@ -155,7 +155,9 @@ class FeatureStore:
             lookups: one `FeatureLookup` per feature table.
             engine: `ray` or `ray://host:port` to join `partitions` key ranges in Ray tasks
                 (for tables larger than one machine is comfortable with); the same result.
-            partitions: the number of key ranges on Ray.
+            partitions: the number of key ranges (by the first lookup's first key): on Ray, 8
+                when not given; locally, the ranges are joined one after another, each reading
+                only its range of the table (bounded memory), instead of all at once.
 
         Returns:
             The labels (same rows, same order) with the feature columns, and the spec.
@@ -168,8 +170,16 @@ class FeatureStore:
             from lakestack.features._partitioned import build_training_set_on_ray
 
             return build_training_set_on_ray(
-                self.lake, labels, lookups, partitions=partitions, address=engine
+                self.lake,
+                labels,
+                lookups,
+                partitions=8 if partitions is None else partitions,
+                address=engine,
             )
+        if partitions is not None:
+            from lakestack.features._partitioned import build_training_set_in_ranges
+
+            return build_training_set_in_ranges(self.lake, labels, lookups, partitions=partitions)
         return _training_set.build_training_set(self.lake, labels, lookups)
 
     # -- online store -----------------------------------------------------------------------

@@ -343,8 +343,10 @@ def _gather(frame: pl.DataFrame, plan: _Plan, arrow: pa.Table) -> pl.DataFrame:
         table=table.name,
     )
     # Polars gathers the columns in parallel (Arrow's take, one column after another, cost
-    # 4 s of CPU on 10M rows x 5 features); a null index gives a null row.
+    # 4 s of CPU on 10M rows x 5 features), from contiguous columns: a Delta read comes in
+    # dozens of chunks, and a random gather across chunks cost twice the copy that joins them.
+    # A null index gives a null row.
     take = pl.from_arrow(pa.array(rows, mask=rows < 0))
     source = pl.from_arrow(arrow.select(features))
     assert isinstance(source, pl.DataFrame) and isinstance(take, pl.Series)
-    return source.select(pl.all().gather(take))
+    return source.rechunk().select(pl.all().gather(take))

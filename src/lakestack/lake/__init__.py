@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from lakestack.lake._catalog import TableInfo
+from lakestack.lake._changes import TableChange
 from lakestack.lake._events import TableEvent, TableListener
 from lakestack.lake._lake import Lake
 from lakestack.lake._maintenance import OptimizeResult, VacuumResult
@@ -27,6 +28,7 @@ __all__ = [
     "Filters",
     "Lake",
     "OptimizeResult",
+    "TableChange",
     "TableEvent",
     "TableInfo",
     "TableListener",

@@ -7,10 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lakestack.errors import (
-    EnvironmentAccessError,
-    LakeError,
-)
+from lakestack.errors import EnvironmentAccessError, LakeError
+from lakestack.lake._changes import TableChanges
 from lakestack.lake._events import TableEvent, TableListener
 from lakestack.lake._log import stable_history
 from lakestack.lake._maintenance import TableMaintenance
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["Lake"]
 
 
-class Lake(TableMaintenance):
+class Lake(TableMaintenance, TableChanges):
     """The Delta tables of one environment.
 
     Every write records a `WriteContext` (environment, principal, run, job, task, code version)
@@ -240,10 +238,16 @@ class Lake(TableMaintenance):
         *,
         partition_by: list[str] | None = None,
         environment: str | None = None,
+        transaction: tuple[str, int] | None = None,
     ) -> int:
         """Append rows, creating the table on first write; new columns evolve the schema.
 
         Concurrent appends from several processes all land (Delta retries the commit).
+
+        Args:
+            transaction: `(app_id, version)`, recorded in the same commit (Delta's idempotent
+                write marker, read back with `transaction_version`); two writers of one
+                `app_id` at once conflict: one fails with `WriteConflictError`.
 
         Returns:
             The version this write created.
@@ -251,7 +255,14 @@ class Lake(TableMaintenance):
         Raises:
             SchemaEvolutionError: a column's type would change incompatibly.
         """
-        return self._write(name, data, "append", partition_by=partition_by, environment=environment)
+        return self._write(
+            name,
+            data,
+            "append",
+            partition_by=partition_by,
+            environment=environment,
+            transaction=transaction,
+        )
 
     def overwrite(
         self,
@@ -291,6 +302,7 @@ class Lake(TableMaintenance):
         replace_schema: bool = False,
         partition_by: list[str] | None = None,
         environment: str | None = None,
+        transaction: tuple[str, int] | None = None,
     ) -> int:
         target = self._target(name, environment)
         arrow = to_arrow(data, f"data for {target.table}")
@@ -301,6 +313,7 @@ class Lake(TableMaintenance):
             predicate=predicate,
             replace_schema=replace_schema,
             partition_by=partition_by,
+            transaction=transaction,
         )
         self._emit("write", target.environment, target.table, version, mode)
         return version

@@ -107,17 +107,21 @@ def write_table(
     predicate: str | None = None,
     replace_schema: bool = False,
     partition_by: list[str] | None = None,
+    transaction: tuple[str, int] | None = None,
 ) -> int:
     """Append or overwrite rows, creating the table on first write and adding new columns;
-    the version this write created.
+    the version this write created (with `transaction`, an app's `(id, version)` marker).
 
     Raises:
         SchemaEvolutionError: a column's type would change incompatibly.
         WriteConflictError: a concurrent writer won; nothing was committed.
     """
     import pyarrow as pa
-    from deltalake import write_deltalake
+    from deltalake import Transaction, write_deltalake
 
+    properties = target.properties(mode, _APPEND_COMMIT_RETRIES)
+    if transaction is not None:
+        properties.app_transactions = [Transaction(*transaction)]
     into: str | DeltaTable = target.uri
     schema_mode: Literal["merge", "overwrite"] | None = None
     if replace_schema:
@@ -138,7 +142,7 @@ def write_table(
             predicate=predicate,
             partition_by=partition_by if isinstance(into, str) else None,
             storage_options=target.options,
-            commit_properties=target.properties(mode, _APPEND_COMMIT_RETRIES),
+            commit_properties=properties,
         )
     except Exception as exc:
         if is_commit_conflict(exc):

@@ -11,7 +11,9 @@
 - `MLFLOW_TYPES` and `CONTEXT_TYPES` map column types to the request check, the OpenAPI
   document and the inference table's Arrow columns.
 - `ServerProcess` runs `lakestack serve` in its own process and waits for `/ready`.
-- `score_table` scores a Delta table (or a version of it) in Arrow batches.
+- `score_table` scores a Delta table (or a version of it) in Arrow batches; `ScoreStream`
+  follows a table and scores each new version's appended rows exactly once
+  (`lakestack score --follow`), and `score_new_rows` is the same as a pipeline task.
 
 Example:
     >>> from lakestack.serving import endpoint_app
@@ -27,6 +29,7 @@ from lakestack.serving._payload import FORMATS
 from lakestack.serving._process import ServerProcess, free_port
 from lakestack.serving._schema import Column, InputSchema, ServingInputError
 from lakestack.serving._scoring import ScoreResult, parse_model_ref, score_table
+from lakestack.serving._scoring_stream import ScoreStream, StreamCommit, score_new_rows
 from lakestack.serving._serve import endpoint_app, serve, spool_root
 from lakestack.serving._state import ModelSlots, Traffic
 from lakestack.serving._types import CONTEXT_TYPES, MLFLOW_TYPES, ValueType
@@ -42,9 +45,11 @@ __all__ = [
     "Limits",
     "ModelSlots",
     "ScoreResult",
+    "ScoreStream",
     "ServedModel",
     "ServerProcess",
     "ServingInputError",
+    "StreamCommit",
     "Traffic",
     "Tuning",
     "ValueType",
@@ -54,6 +59,7 @@ __all__ = [
     "inference_table",
     "parse_model_ref",
     "rejected_table",
+    "score_new_rows",
     "score_table",
     "serve",
     "spool_root",

@@ -4,11 +4,14 @@
 
 - `slots` (`_state.py`): the loaded models by variant (production, canary, shadow), swapped
   live when the registry's aliases move;
-- `invocations`: `POST /invocations`, read (`rows`), scored (`score`), logged, answered;
+- `handle`: a scoring request, whatever its protocol: its body read and parsed by a front door
+  (`MlflowDoor` for `POST /invocations`, `OipDoor` for the Open Inference Protocol's
+  `/v2/models/<name>/infer`), checked (`rows`), scored (`score`), logged, answered by the door;
 - `shadow`: the shadow variant scoring an answered request, logged and not returned;
 - `readiness`: what `GET /ready` answers;
 - `records` (`_record.py`): the one builder of inference records;
-- `routes()`: the routes of the ASGI app `app`; a subclass adds its own.
+- `routes()`: the routes of the ASGI app `app` (with the OIP's, `_oip_routes.py`); a subclass
+  adds its own.
 
 `create_app` builds one from a model loader and returns its ASGI app.
 """
@@ -21,11 +24,10 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -37,18 +39,18 @@ from lakestack.serving._http import (
     BodyReader,
     FastApp,
     asgi_body,
-    error_payload,
-    header,
     json_response,
     read_body,
     request_ids,
-    send_json,
+    scope_headers,
+    send_response,
 )
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
 from lakestack.serving._model import ServedModel, jsonable
+from lakestack.serving._oip_routes import OipRoutes
 from lakestack.serving._openapi import openapi_document
-from lakestack.serving._payload import Rows, conform, parse_body
+from lakestack.serving._payload import MLFLOW_DOOR, Rows, conform
 from lakestack.serving._record import Context, InferenceRecords
 from lakestack.serving._schema import ServingInputError
 from lakestack.serving._state import ModelSlots, Traffic
@@ -58,35 +60,11 @@ if TYPE_CHECKING:
     from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
-__all__ = ["Endpoint", "Limits", "Outcome", "Tuning", "create_app"]
+__all__ = ["Endpoint", "FrontDoor", "Limits", "Tuning", "create_app"]
 
 log = logging.getLogger("lakestack.serving")
 
 FeatureFill = Callable[[ServedModel, Rows], Rows]
-JSON = "application/json"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a scoring request was answered.
-
-    Attributes:
-        request_id: its id (the `X-Request-ID` header, the inference record's id).
-        status: the HTTP status.
-        message: why it was refused or failed (None when answered).
-        predictions: one per row, as JSON values (None unless answered).
-    """
-
-    request_id: str
-    status: int
-    message: str | None = None
-    predictions: list[Any] | None = None
-
-    def body(self) -> bytes:
-        """MLflow's answer: `{"predictions": [...]}`, or its error body."""
-        if self.status != 200:
-            return error_payload(self.status, self.message or "")
-        return orjson.dumps({"predictions": self.predictions}, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @dataclass(frozen=True)
@@ -134,6 +112,21 @@ class Tuning:
     load_before_serving: bool = False
     freeze_gc: bool = False
     poll_interval_s: float = 30.0
+
+
+class FrontDoor(Protocol):
+    """A protocol's side of a scoring request (`MlflowDoor`, `OipDoor`): which model answers,
+    the body as rows, and the answer or the error in the protocol's shape."""
+
+    def route(
+        self, slots: ModelSlots, picked: tuple[str, ServedModel]
+    ) -> tuple[str, ServedModel]: ...
+
+    def parse(self, body: bytes, headers: Mapping[str, str], served: ServedModel) -> Rows: ...
+
+    def answer(self, predictions: list[Any], served: ServedModel, request_id: str) -> Response: ...
+
+    def error(self, status: int, message: str, request_id: str) -> Response: ...
 
 
 class Endpoint:
@@ -247,41 +240,50 @@ class Endpoint:
     # -- scoring ------------------------------------------------------------------------------
 
     async def invocations(self, request: Request) -> Response:
-        """`POST /invocations` as a Starlette route (the way with middleware)."""
-        read = read_body(request, self.limits.max_body_bytes)
-        outcome = await self.answer(read, request.headers.get("content-type", "application/json"))
-        return Response(outcome.body(), outcome.status, {"X-Request-ID": outcome.request_id}, JSON)
+        """`POST /invocations`: an MLflow scoring payload, answered and logged."""
+        return await self.handle(request, MLFLOW_DOOR)
 
     async def invocations_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`POST /invocations` in plain ASGI (the short way, see `FastApp`)."""
+        """`POST /invocations` in plain ASGI: the short way `FastApp` takes."""
         read = asgi_body(scope, receive, self.limits.max_body_bytes)
-        content_type = header(scope, b"content-type") or "application/json"
-        outcome = await self.answer(read, content_type)
-        await send_json(send, outcome.status, outcome.body(), outcome.request_id)
+        response = await self.respond(read, scope_headers(scope), MLFLOW_DOOR)
+        await send_response(send, response)
 
-    async def answer(self, read: BodyReader, content_type: str) -> Outcome:
-        """Read, score and log one MLflow scoring request (every status but 503 is logged).
+    async def handle(self, request: Request, door: FrontDoor) -> Response:
+        """Answer a Starlette request that `door` parses and answers (see `respond`)."""
+        return await self.respond(
+            read_body(request, self.limits.max_body_bytes), request.headers, door
+        )
+
+    async def respond(
+        self, read: BodyReader, headers: Mapping[str, str], door: FrontDoor
+    ) -> Response:
+        """Answer a scoring request that `door` parses and answers, and log it (every status
+        but 503): the one request pipeline of every protocol the endpoint speaks.
 
         Args:
-            read: reads the request's body within the limit.
-            content_type: the request's Content-Type.
+            read: reads the request's body within the endpoint's limit.
+            headers: the request's headers by lower-case name.
         """
         started = time.perf_counter()
         request_id = self._next_id()
         if not self.ready:
             problem = self.slots.waiting or self.slots.error or self.error
             problem = problem or "the model is loading"
-            return Outcome(request_id, 503, f"endpoint {self.name!r} is not ready: {problem}")
+            return door.error(503, f"endpoint {self.name!r} is not ready: {problem}", request_id)
         variant, served = self.slots.pick()
         raw: Rows | None = None
         rows: Rows | None = None
         context: Context | None = None
         predictions: list[Any] | None = None
+        answer: Response | None = None
         status, kind, message = 200, None, None
         try:
+            variant, served = door.route(self.slots, (variant, served))
             body = await read()
-            raw, rows, context = await self.rows(parse_body(body, content_type), served)
+            raw, rows, context = await self.rows(door.parse(body, headers, served), served)
             predictions = await self.score(served, rows)
+            answer = door.answer(predictions, served, request_id)
         except ServingInputError as exc:
             status, kind, message = exc.status, exc.kind, str(exc)
         except Exception as exc:
@@ -297,11 +299,11 @@ class Endpoint:
                 error=message,
                 rows=rows,
                 context=context,
-                outputs=predictions,
+                outputs=predictions if status == 200 else None,
             )
         self.metrics.observe(status, elapsed, kind)
-        if status != 200:
-            return Outcome(request_id, status, message or "")
+        if answer is None:
+            return door.error(status, message or "", request_id)
         assert predictions is not None and raw is not None
         self.metrics.predictions(predictions, variant)
         shadow = self.slots.models.get("shadow")
@@ -309,11 +311,11 @@ class Endpoint:
             task = asyncio.ensure_future(self.shadow(shadow, raw, context, request_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        return Outcome(request_id, 200, None, predictions)
+        return answer
 
     async def rows(self, rows: Rows, served: ServedModel) -> tuple[Rows, Rows, Context | None]:
-        """A request's rows: as sent (with features looked up and context columns dropped),
-        and checked into the model's input order; and its context columns.
+        """A parsed request's rows: as sent (with features looked up and context columns
+        dropped), and checked into the model's input order; and its context columns.
 
         Raises:
             ServingInputError: a request that cannot be scored, naming the field.
@@ -388,6 +390,7 @@ class Endpoint:
             Route("/ready", self._ready, methods=["GET"]),
             Route("/metrics", self._metrics, methods=["GET"]),
             Route("/openapi.json", self._openapi, methods=["GET"]),
+            *OipRoutes(self).routes(),
         ]
 
     async def _health(self, request: Request) -> Response:

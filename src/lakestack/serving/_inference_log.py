@@ -8,10 +8,11 @@ nothing held back.
   `inference.<endpoint>_rejected`. The others are appended, in order.
 - A storage failure (the lake unreachable, a commit that keeps conflicting) keeps every record
   in the spool and in order; the writer retries with exponential backoff.
-- On start, the spools of dead processes are replayed in the background with a Delta merge on
-  `record_id`, so that a batch that reached Delta before its checkpoint moved is not written
-  twice. A replay that fails is reported (`error`, the log, the metrics) and retried; it never
-  keeps the endpoint from serving.
+- On start, and then at every round of the writer, the spools of dead processes (a worker or a
+  Ray Serve replica killed while others serve on) are replayed in the background with a Delta
+  merge on `record_id`, so that a batch that reached Delta before its checkpoint moved is not
+  written twice. A replay that fails is reported (`error`, the log, the metrics) and retried;
+  it never keeps the endpoint from serving.
 - Every `optimize_every` appends the table is compacted, so that a busy endpoint does not leave
   thousands of small files.
 """
@@ -243,7 +244,7 @@ class InferenceLog:
                     self._wake.wait(delay)
                 stop = self._stop
             try:
-                if self._replay_pending:
+                if self._replay_pending or delay:  # at start, then every round: adopt orphans
                     self.replay_orphans()
                 if delay or stop:
                     self.flush()

@@ -1,5 +1,6 @@
 """The endpoint's OpenAPI 3.1 document: the request bodies the server accepts, typed column by
-column from the model's signature with the value types of `_types.py`.
+column from the model's signature with the value types of `_types.py` (the Open Inference
+Protocol's routes and schemas are `_openapi_oip.py`'s).
 
 A body the document allows is answered 200 (unless the model itself fails), and one it refuses
 is answered 4xx. The server accepts a little more than JSON Schema can say: columns in any
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from lakestack.serving._openapi_oip import oip_components, oip_paths
 from lakestack.serving._types import ISO_PATTERN
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ def openapi_document(
     for path, summary in get.items():
         paths[path] = {"get": {"summary": summary, "responses": {"200": {"description": "ok"}}}}
     paths["/ready"]["get"]["responses"]["503"] = {"description": "not ready"}
+    paths |= oip_paths()
     return {
         "openapi": "3.1.0",
         "info": {"title": f"lakestack endpoint {endpoint}", "version": "1"},
@@ -63,6 +66,7 @@ def openapi_document(
                     },
                     "required": ["error_code", "message"],
                 },
+                **oip_components(schema, context),
             }
         },
     }

@@ -8,15 +8,23 @@ header row. A payload that does not fit raises `ServingInputError` naming the fi
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from lakestack.serving._http import error_response, json_response
 from lakestack.serving._schema import Column, InputSchema, ServingInputError
 from lakestack.serving._types import shown
 
-__all__ = ["FORMATS", "Rows", "conform", "parse_body"]
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+    from lakestack.serving._model import ServedModel
+    from lakestack.serving._state import ModelSlots
+
+__all__ = ["FORMATS", "MLFLOW_DOOR", "MlflowDoor", "Rows", "conform", "parse_body"]
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -30,6 +38,27 @@ class Rows:
     params: dict[str, Any] | None = None
     format: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MlflowDoor:
+    """`POST /invocations`: MLflow scoring payloads in, `{"predictions": [...]}` out, errors
+    as MLflow's scoring server writes them (`error_code`, `message`). Stateless: one serves
+    every request (`MLFLOW_DOOR`)."""
+
+    def route(self, slots: ModelSlots, picked: tuple[str, ServedModel]) -> tuple[str, ServedModel]:
+        return picked
+
+    def parse(self, body: bytes, headers: Mapping[str, str], served: ServedModel) -> Rows:
+        return parse_body(body, headers.get("content-type", "application/json"))
+
+    def answer(self, predictions: list[Any], served: ServedModel, request_id: str) -> Response:
+        return json_response({"predictions": predictions}, headers={"X-Request-ID": request_id})
+
+    def error(self, status: int, message: str, request_id: str) -> Response:
+        return error_response(status, message, request_id)
+
+
+MLFLOW_DOOR = MlflowDoor()
 
 
 def _bad(message: str, kind: str = "malformed") -> ServingInputError:

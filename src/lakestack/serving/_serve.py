@@ -23,7 +23,8 @@ _ENV_PROJECT = "LAKESTACK_SERVE_PROJECT"
 _ENV_ENDPOINT = "LAKESTACK_SERVE_ENDPOINT"
 _ENV_ENVIRONMENT = "LAKESTACK_SERVE_ENV"
 _ENV_WORKERS = "LAKESTACK_SERVE_WORKERS"
-_TOKEN_PATHS = ("/invocations", "/v2/", "/metrics")  # with `auth: token`; health stays open
+# with `auth: token`; health (`/health`, `/v2/health/*`) and `/v2` stay open
+_TOKEN_PATHS = ("/invocations", "/v2/models", "/metrics")
 
 
 def _config(project: Project, name: str) -> EndpointConfig:
@@ -48,6 +49,7 @@ def endpoint_app(
     environment: str | None = None,
     *,
     workers: int = 1,
+    load_before_serving: bool = False,
     freeze_gc: bool = False,
 ) -> Starlette:
     """The ASGI app of `endpoints.<name>` in an environment.
@@ -57,7 +59,8 @@ def endpoint_app(
     traffic as `traffic` says, looks features up by key when the model has a feature spec,
     and logs every request to `inference.<name>` (unless `log_inference: false`). With
     several `workers` sharing a socket, each loads its model before accepting connections,
-    so no request reaches a worker that is still loading.
+    so no request reaches a worker that is still loading (as with `load_before_serving`: a
+    Ray Serve replica).
 
     Raises:
         ServingError: no such endpoint, or an invalid traffic policy.
@@ -108,7 +111,7 @@ def endpoint_app(
         tuning=Tuning(
             batch_wait_ms=config.batch_wait_ms,
             batch_max_rows=config.batch_max_rows,
-            load_before_serving=workers > 1,
+            load_before_serving=load_before_serving or workers > 1,
             freeze_gc=freeze_gc,
             poll_interval_s=config.poll_interval_s or 30.0,
         ),
@@ -145,7 +148,8 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Run an endpoint under uvicorn until SIGINT/SIGTERM (then in-flight requests finish
-    and the inference log is flushed).
+    and the inference log is flushed); with `engine: ray`, as a Ray Serve deployment
+    (`_ray_serve.py`).
 
     Args:
         port: default `endpoints.<name>.port`.
@@ -158,6 +162,17 @@ def serve(
     config = _config(project, name)
     env = project.environment(environment)
     authorize(project, "endpoint.serve", env.name, obj=name)
+    if config.engine == "ray":
+        from lakestack.serving._ray_serve import serve_on_ray
+
+        if workers not in (None, 1):
+            raise ServingError(
+                f"endpoint {name!r} has engine: ray, whose replicas come from its "
+                "`autoscaling`: leave --workers out"
+            )
+
+        serve_on_ray(project, name, env.name, host=host, port=port or config.port)
+        return
     os.environ[_ENV_PROJECT] = str(project.root)
     os.environ[_ENV_ENDPOINT] = name
     os.environ[_ENV_ENVIRONMENT] = env.name

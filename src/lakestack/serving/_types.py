@@ -1,16 +1,21 @@
 """Value types, end to end: one mapping from MLflow schema types and context column types to
 the request check, the OpenAPI document, the model's input and the inference table's column.
 
-| MLflow type | context type | JSON value accepted | Arrow column |
-|---|---|---|---|
-| `boolean` | `bool` | `true` / `false` | `bool` |
-| `integer` | | an integer in -2**31 .. 2**31-1 | `int32` |
-| `long` | `int64` | an integer in -2**63 .. 2**63-1 | `int64` |
-| `float` | | a number within +-3.4e38 | `float` (32 bits) |
-| `double` | `float64` | a number | `double` |
-| `string` | `string` | a string | `string` |
-| `binary` | | base64 text | `binary` |
-| `datetime` | `timestamp` | ISO 8601 text (naive = UTC) or epoch seconds, 1678 to 2261 | `timestamp[us, UTC]` |
+| MLflow type | context type | JSON value accepted | Arrow column | OIP datatype |
+|---|---|---|---|---|
+| `boolean` | `bool` | `true` / `false` | `bool` | `BOOL` |
+| `integer` | | an integer in -2**31 .. 2**31-1 | `int32` | `INT32` |
+| `long` | `int64` | an integer in -2**63 .. 2**63-1 | `int64` | `INT64` |
+| `float` | | a number within +-3.4e38 | `float` (32 bits) | `FP32` |
+| `double` | `float64` | a number | `double` | `FP64` |
+| `string` | `string` | a string | `string` | `BYTES` |
+| `binary` | | base64 text | `binary` | `BYTES` |
+| `datetime` | `timestamp` | ISO 8601 text (naive = UTC) or epoch seconds, 1678 to 2261 | `timestamp[us, UTC]` | `BYTES` |
+
+The OIP datatype is what an Open Inference Protocol client is told a column is (model
+metadata); a tensor of another datatype of the same kind is accepted too (`OIP_DATATYPES`,
+`oip_accepts`): any integer or float datatype for a number column (its values are then checked
+as the column's), BYTES for text, and numbers for a time (epoch seconds).
 
 A value passes `ValueType.check` only if its column can hold it, so that every answered
 request can be logged. The checked ("canonical") value is a plain JSON value, what the spool
@@ -37,9 +42,13 @@ __all__ = [
     "ANY",
     "CONTEXT_TYPES",
     "MLFLOW_TYPES",
+    "OIP_DATATYPES",
     "TIMESTAMP",
+    "OipDatatype",
     "ValueType",
     "mlflow_type",
+    "oip_accepts",
+    "oip_datatype",
     "shown",
 ]
 
@@ -360,3 +369,85 @@ CONTEXT_TYPES: dict[str, ValueType] = {
 def mlflow_type(name: str) -> ValueType:
     """The value type of an MLflow column type name (ANY for arrays, objects and maps)."""
     return MLFLOW_TYPES.get(name.lower(), ANY)
+
+
+# -- the Open Inference Protocol's tensor datatypes --------------------------------------------
+
+
+@dataclass(frozen=True)
+class OipDatatype:
+    """A tensor datatype of the Open Inference Protocol.
+
+    Attributes:
+        name: `BOOL`, `INT8` ... `UINT64`, `FP16`, `FP32`, `FP64` or `BYTES`.
+        kind: `bool`, `int`, `float` or `bytes`: which column types take it (`oip_accepts`).
+        numpy: the NumPy dtype of its elements in binary tensor data (`BYTES`: `object`,
+            each element a 4-byte little-endian length and its bytes).
+        low, high: the range of an element (numbers).
+    """
+
+    name: str
+    kind: str
+    numpy: str
+    low: float = -math.inf
+    high: float = math.inf
+
+    def holds(self, value: Any) -> bool:
+        """Whether a JSON element is of this datatype (an integer within range, ...)."""
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "bytes":
+            return isinstance(value, str | bytes)
+        if not _is_number(value) or not math.isfinite(value):
+            return False
+        # JSON's 3.0 is the integer 3 (as JSON Schema reads it); past 2**53 a float may be an
+        # integer literal too wide for 64 bits that the parser rounded onto a bound
+        if (
+            self.kind == "int"
+            and isinstance(value, float)
+            and (
+                not value.is_integer() or (abs(value) >= _EXACT and value in (self.low, self.high))
+            )
+        ):
+            return False
+        return bool(self.low <= value <= self.high)
+
+
+def _oip_int(name: str, bits: int, signed: bool) -> OipDatatype:
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    return OipDatatype(name, "int", f"<{'i' if signed else 'u'}{bits // 8}", low, high)
+
+
+OIP_DATATYPES: dict[str, OipDatatype] = {
+    "BOOL": OipDatatype("BOOL", "bool", "bool"),
+    **{f"INT{b}": _oip_int(f"INT{b}", b, True) for b in (8, 16, 32, 64)},
+    **{f"UINT{b}": _oip_int(f"UINT{b}", b, False) for b in (8, 16, 32, 64)},
+    "FP16": OipDatatype("FP16", "float", "<f2", -65504.0, 65504.0),
+    "FP32": OipDatatype("FP32", "float", "<f4", -_F32_MAX, _F32_MAX),
+    "FP64": OipDatatype("FP64", "float", "<f8"),
+    "BYTES": OipDatatype("BYTES", "bytes", "object"),
+}
+"""The Open Inference Protocol's tensor datatypes by name."""
+
+# value type -> (the datatype model metadata states, the kinds of tensor it takes)
+_OIP_COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
+    "boolean": ("BOOL", frozenset({"bool"})),
+    "integer": ("INT32", frozenset({"int", "float"})),  # a fraction fails the column's check
+    "long": ("INT64", frozenset({"int", "float"})),
+    "float": ("FP32", frozenset({"int", "float"})),
+    "double": ("FP64", frozenset({"int", "float"})),
+    "string": ("BYTES", frozenset({"bytes"})),
+    "binary": ("BYTES", frozenset({"bytes"})),
+    "timestamp": ("BYTES", frozenset({"bytes", "int", "float"})),  # ISO text or epoch seconds
+    "any": ("BYTES", frozenset({"bool", "int", "float", "bytes"})),
+}
+
+
+def oip_datatype(kind: ValueType) -> str:
+    """The OIP datatype model metadata states for a column of this value type."""
+    return _OIP_COLUMNS[kind.name][0]
+
+
+def oip_accepts(kind: ValueType, datatype: OipDatatype) -> bool:
+    """Whether a tensor of `datatype` may fill a column of this value type."""
+    return datatype.kind in _OIP_COLUMNS[kind.name][1]
