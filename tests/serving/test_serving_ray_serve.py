@@ -144,8 +144,8 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
         },
         log_interval_s=3600,  # a replica's records reach Delta when Serve removes it
     )
-    server = server_factory(served.project).start(timeout=300)  # /ready starts a replica
-    assert _running(ray_client) == 1
+    # its probe of /ready starts a replica (which may be gone again, idle, by the next line)
+    server = server_factory(served.project).start(timeout=300)
     load = _Load(server.url + "/invocations", threads=8)
     try:
         _until(lambda: _running(ray_client) == 2, "a second replica under load")
@@ -153,6 +153,9 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
     finally:
         load.stop()
     _until(lambda: not any(_replicas(ray_client).values()), "no replica once idle")
+    # `lakestack serve` logs what the autoscaler did
+    _until(lambda: "tiny replicas: none" in server.log_text(), "the scale-down in the log")
+    assert "tiny replicas: {'RUNNING': 2}" in server.log_text()
     counts = _logged(served)  # the endpoint still runs: the removed replicas flushed
     assert [i for i in load.acknowledged if counts.get(i) != 1] == []
     assert len({i[:16] for i in load.acknowledged}) == 2  # request ids name their replica
