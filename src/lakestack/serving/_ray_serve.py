@@ -85,6 +85,13 @@ def serve_on_ray(project: Project, name: str, environment: str, *, host: str, po
         engine.start(1)  # connects, or starts a local Ray in this process
     except PipelineError as exc:
         raise ServingError(f"endpoint {name!r} has engine: ray, and {exc}") from None
+    except Exception as exc:  # a local Ray that did not start (Ray raises a bare Exception)
+        raise ServingError(
+            f"endpoint {name!r} has engine: ray, and Ray did not start on this machine: {exc} "
+            "(Ray gives its processes 30 s to start; a busy machine can run out of it). Try "
+            "again, or start a cluster (`ray start --head`) and name it in the environment's "
+            "`engine: ray://host:port`."
+        ) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
