@@ -269,7 +269,9 @@ process's maximum resident set (the labels it read included).
 |---|---:|---:|---:|---:|---:|
 {table}
 
-The results were checked equal (row count and the sum of a feature). Command: `{command}`.
+The results were checked equal (row count and the sum of a feature). On Ray the CPU includes
+starting the task workers (each imports lakestack and Polars) and moving the labels' ranges and
+the results through Ray's object store. Command: `{command}`.
 Load average (1/5/15 min) at the start: {load}; at the end: {end}. The 2 cores were shared
 with other work: wall seconds stretch with the load, CPU seconds much less.
 """
