@@ -19,6 +19,7 @@ import concurrent.futures
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +43,7 @@ FLAGS = [
     "--disable-sync",
 ]
 TARGET_MS = 500.0
+CHROMIUM = "/usr/bin/chromium"
 
 
 def start_console(project: Path, port: int) -> tuple[ServerProcess, str]:
@@ -111,7 +113,7 @@ def measure(origin: str, token: str, env: str, loads: int) -> list[dict[str, Any
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            tempfile.mkdtemp(), executable_path="/usr/bin/chromium", args=FLAGS, headless=True
+            tempfile.mkdtemp(), executable_path=CHROMIUM, args=FLAGS, headless=True
         )
         page = browser.new_page()
         calls: list[str] = []
@@ -126,7 +128,7 @@ def measure(origin: str, token: str, env: str, loads: int) -> list[dict[str, Any
             made = [c for c in calls if c != "/api/v1/environments"] + ["/api/v1/environments"]
             alone = statistics.median(api_alone(client, made) for _ in range(loads))
             fresh = playwright.chromium.launch_persistent_context(
-                tempfile.mkdtemp(), executable_path="/usr/bin/chromium", args=FLAGS, headless=True
+                tempfile.mkdtemp(), executable_path=CHROMIUM, args=FLAGS, headless=True
             )
             cold_page = fresh.new_page()
             cold_page.goto(f"{origin}/ui/login")
@@ -153,12 +155,19 @@ def measure(origin: str, token: str, env: str, loads: int) -> list[dict[str, Any
     return rows
 
 
+def browser_version() -> str:
+    """`Chromium <version>` as the browser the benchmark drives reports it."""
+    done = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"Chromium [\d.]+", done.stdout)
+    return found.group(0) if found else "Chromium (version unknown)"
+
+
 def report(rows: list[dict[str, Any]], project: Path, env: str, loads: int, facts: str) -> str:
     lines = [
         "## Web console: page loads on the demo project (`benchmarks/console_bench.py`)",
         "",
-        f"`lakestack ui` on a finished `lakestack demo` project ({facts}), environment `{env}`;"
-        f" Chromium 156 headless. Warm: median of {loads} loads with the scripts cached"
+        f"`lakestack ui` on a `lakestack demo` project ({facts}), environment `{env}`;"
+        f" {browser_version()} headless. Warm: median of {loads} loads with the scripts cached"
         " (navigation start to the page drawn: API answered, tables and charts rendered);"
         " cold: the first visit in a fresh profile (the chart library fetched). API alone: the"
         " page's API calls made at once by httpx, without the browser. Target: under 500 ms.",
@@ -176,6 +185,9 @@ def report(rows: list[dict[str, Any]], project: Path, env: str, loads: int, fact
     lines += [
         "",
         f"Command: `.venv/bin/python benchmarks/console_bench.py --project <demo folder> --env {env} --loads {loads}`",
+        "Load average at the end (1/5/15 min): "
+        + " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        + ".",
     ]
     return "\n".join(lines)
 

@@ -1,168 +1,58 @@
-"""Online serving: lakestack's endpoint (inference logging on) vs `mlflow models serve`.
+"""Online serving side by side: the HTTP floor, lakestack, Seldon MLServer and MLflow.
 
-The same 13-feature LightGBM booster (10,000 training rows, as in registry_bench.py) is
-logged through `ModelRegistry` into a temporary project's prod registry and served twice, with
-the same worker count, on 127.0.0.1:
+Two models (`_serving_models.py`): the 13-feature LightGBM booster (lakestack's NumPy fast
+path) and a scikit-learn Pipeline (a OneHotEncoder on string columns and a gradient-boosting
+model: the sklearn flavor on a pandas DataFrame). For each, four servers run one after
+another on 127.0.0.1 with the same worker count, and answer the same single row:
 
-- lakestack: `lakestack serve bench --env prod` (uvicorn + Starlette, NumPy fast path, every
-  request spooled and appended to `inference.bench`).
-- MLflow: `mlflow models serve -m <model folder> --env-manager local`.
+- floor: a bare ASGI app returning a fixed answer (`_floor_app.py`) under uvicorn with uvloop
+  and httptools, lakestack's server: what HTTP and the load generator cost alone;
+- lakestack: `lakestack serve bench --env prod`, every request spooled and appended to
+  `inference.bench` (inference logging on);
+- MLServer 1.7 (`mlserver-lightgbm`, `mlserver-sklearn`) on the Open Inference Protocol, in an
+  environment of its own (it cannot share lakestack's lock; tests/_kit/mlserver.py builds it);
+- MLflow: `mlflow models serve --env-manager local`.
 
-The load generator is `wrk` (C, epoll; install it with `apt-get install -y wrk`): a Lua
-script POSTs the same single-row `dataframe_split` body at concurrency 1, 8 and 32 for
-`--seconds` per level after a 2 s warm-up, and its `done()` prints requests, errors
-(non-2xx included) and p50/p99 latency. Without `wrk` on PATH (or with `--generator httpx`)
-an async httpx generator in its own process is used instead; it is itself the limit near
-~180 requests/s on 2 cores, so its figures understate both servers. Both servers and the
-generator share the machine's cores, as they would on one host.
+The load generator is `wrk` (C, epoll; installed with apt-get when missing and run as root):
+a Lua script POSTs the single-row body at concurrency 1, 8 and 32 for `--seconds` per level
+after a 2 s warm-up, and its `done()` prints requests, errors (non-2xx included) and p50/p99
+latency. Servers and generator share the machine's cores, as they would on one host; the
+1-minute load average is printed with each server's run.
 
-Run: `.venv/bin/python benchmarks/serving_bench.py` (`--seconds`, `--workers`, `--generator`).
-
-Micro-batching: `--pyfunc` logs the booster inside an MLflow `PythonModel`, so both servers
-score through the pyfunc (a pandas DataFrame and signature enforcement per call: lakestack's
-threaded path, not its NumPy fast path), and `--batch-wait-ms 0 2 5` runs lakestack once per
-`batch_wait_ms`. Such a run writes the `serving_microbatch` section of RESULTS.md, e.g.
-`--pyfunc --only lakestack --levels 8 32 --batch-wait-ms 0 2 5`.
+Run: `.venv/bin/python benchmarks/serving_bench.py` (`--model`, `--seconds`, `--workers`,
+`--only`, `--batch-wait-ms`); it writes the sections `serving_bench` (LightGBM) and
+`serving_pipeline` (the Pipeline) of RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from _results import write_section
+from _serving_models import KINDS, bodies, build, write_config
 from lakestack.serving import ServerProcess, free_port
 
 LEVELS = (1, 8, 32)
-FEATURES = [f"f{i}" for i in range(13)]
-
-
-def write_config(root: Path, workers: int, batch_wait_ms: float = 0.0) -> None:
-    """The project's lakestack.yaml, with the endpoint `bench`."""
-    import yaml
-
-    endpoint: dict[str, Any] = {"model": "bench", "workers": workers, "poll_interval_s": 0}
-    if batch_wait_ms:
-        endpoint["batch_wait_ms"] = batch_wait_ms
-    doc = {
-        "project": {"name": "servebench"},
-        "environments": {
-            "prod": {
-                "lake": ".lakestack/prod/lake",
-                "tracking": "sqlite:///.lakestack/prod/mlflow.db",
-                "online_store": "sqlite:///.lakestack/prod/online.db",
-            }
-        },
-        "endpoints": {"bench": endpoint},
-    }
-    (root / "lakestack.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def _pyfunc_model(booster: Any) -> Any:
-    """The booster inside an MLflow `PythonModel`: a flavor with no NumPy fast path."""
-    import mlflow.pyfunc
-
-    class BoosterModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-        def __init__(self, booster: Any) -> None:
-            self.booster = booster
-
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-            # no type hints: MLflow would read them as an input schema
-            return self.booster.predict(model_input.to_numpy(), num_threads=1)
-
-    return BoosterModel(booster)
-
-
-def make_project(root: Path, workers: int, pyfunc: bool = False) -> tuple[Path, str]:
-    """A project with the booster as `bench@production` in prod; (model folder, version)."""
-    import lightgbm as lgb
-    import pandas as pd
-    from mlflow.models import infer_signature
-
-    from lakestack.config import load_project
-    from lakestack.registry import ModelRegistry
-
-    root.mkdir(parents=True)
-    write_config(root, workers)
-    rng = np.random.default_rng(0)
-    x = pd.DataFrame(rng.normal(size=(10_000, 13)), columns=FEATURES)
-    y = (x["f0"] + rng.normal(size=len(x)) > 0).astype(int)
-    params = {"objective": "binary", "verbose": -1, "seed": 0, "deterministic": True}
-    booster = lgb.train(params, lgb.Dataset(x, y), num_boost_round=50)
-    registry = ModelRegistry(load_project(root), "prod")
-    info = registry.log_model(
-        _pyfunc_model(booster) if pyfunc else booster,
-        "bench",
-        signature=infer_signature(x, booster.predict(x)),
-        input_example=x[:3],
-        problem="binary",  # a pyfunc wrapper does not say; the booster's objective is binary
-    )
-    registry.promote("bench", info.version, to="production", force=True, reason="benchmark")
-    loaded = registry.load_model("bench", info.version)
-    return loaded.path, str(info.version)
-
-
-# -- the load generator (runs in its own process: `serving_bench.py --load URL ...`) ----------
-
-
-async def _load(url: str, concurrency: int, requests: int, seconds: float) -> dict[str, Any]:
-    import httpx
-
-    rng = np.random.default_rng(concurrency)
-    bodies = [
-        json.dumps({"dataframe_split": {"columns": FEATURES, "data": [row]}}).encode()
-        for row in rng.normal(size=(256, 13)).tolist()
-    ]
-    headers = {"Content-Type": "application/json"}
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
-        for body in bodies[:20]:  # warm-up
-            await client.post(url, content=body, headers=headers)
-        counter = iter(range(requests))
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                started = time.perf_counter()
-                try:
-                    response = await client.post(url, content=bodies[i % 256], headers=headers)
-                except httpx.HTTPError:
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    errors += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    lat = np.array(latencies) * 1000.0
-    return {
-        "concurrency": concurrency,
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": len(latencies) / elapsed,
-        "p50_ms": float(np.percentile(lat, 50)),
-        "p99_ms": float(np.percentile(lat, 99)),
-    }
-
+SERVERS = ("floor", "lakestack", "mlserver", "mlflow")
+SECTIONS = {"lightgbm": "serving_bench", "pipeline": "serving_pipeline"}
+MODELS = {
+    "lightgbm": "the 13-feature LightGBM booster (50 rounds; lakestack's NumPy fast path)",
+    "pipeline": (
+        "a scikit-learn Pipeline: OneHotEncoder on 2 string columns (ColumnTransformer, 3 "
+        "number columns passed through) + GradientBoostingClassifier (100 trees); lakestack "
+        "scores it through the sklearn flavor on a pandas DataFrame"
+    ),
+}
 
 _WRK_LUA = """
 wrk.method = "POST"
@@ -178,12 +68,19 @@ end
 """
 
 
-def wrk_body() -> str:
-    row = np.random.default_rng(0).normal(size=13).tolist()
-    return json.dumps({"dataframe_split": {"columns": FEATURES, "data": [row]}})
+def ensure_wrk() -> None:
+    """wrk on PATH, installed from Debian's packages when missing (as root)."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, env=env)
+    if not shutil.which("wrk"):
+        sys.exit("serving_bench needs wrk: `apt-get install -y wrk` (Debian's package)")
 
 
-def measure_wrk(url: str, concurrency: int, seconds: float, script: Path) -> dict[str, Any]:
+def measure(url: str, concurrency: int, seconds: float, script: Path) -> dict[str, Any]:
     """One level with wrk: a 2 s warm-up, then `seconds` of load; its Lua `done()` figures."""
 
     def run(duration: float) -> dict[str, Any]:
@@ -213,154 +110,80 @@ def measure_wrk(url: str, concurrency: int, seconds: float, script: Path) -> dic
     }
 
 
-def measure(url: str, concurrency: int, requests: int, seconds: float) -> dict[str, Any]:
-    """Run the httpx load generator in a fresh process and return its figures."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--load",
-            url,
-            "--concurrency",
-            str(concurrency),
-            "--requests",
-            str(requests),
-            "--seconds",
-            str(seconds),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 120,
+def _server(
+    name: str, built: Any, project: Path, work: Path, workers: int, env: dict[str, str]
+) -> tuple[ServerProcess, str]:
+    """The server `name` (not started) and the URL its requests go to."""
+    port = free_port()
+    log = work / f"{name}.log"
+    python = sys.executable
+    if name == "floor":
+        cmd = [python, "-m", "uvicorn", "_floor_app:app", "--app-dir", str(Path(__file__).parent)]
+        cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+        cmd += ["--log-level", "warning", "--workers", str(workers), "--port", str(port)]
+        return ServerProcess(cmd, port, log, ready_path=None, env=env, name=name), "/invocations"
+    if name == "lakestack":
+        cmd = [python, "-m", "lakestack", "serve", "bench", "--env", "prod", "--project"]
+        cmd += [str(project), "--log-level", "warning", "--port", str(port)]
+        return ServerProcess(cmd, port, log, env=env, name=name), "/invocations"
+    if name == "mlflow":
+        cmd = [python, "-m", "mlflow", "models", "serve", "-m", str(built.model_path)]
+        cmd += ["--env-manager", "local", "-h", "127.0.0.1", "-w", str(workers), "-p", str(port)]
+        server = ServerProcess(cmd, port, log, ready_path="/health", env=env, name=name)
+        return server, "/invocations"
+    from _kit.mlserver import mlserver_process
+
+    server = mlserver_process(
+        work / "mlserver",
+        built.mlserver_file,
+        name="bench",
+        runtime=built.runtime,
+        workers=0 if workers == 1 else workers,
+        port=port,
     )
-    if out.returncode != 0:
-        raise RuntimeError(f"the load generator failed: {out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return server, "/v2/models/bench/infer"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--requests", type=int, default=5000, help="Requests per level at most (httpx only)."
-    )
-    parser.add_argument("--seconds", type=float, default=10.0, help="Seconds per level.")
-    parser.add_argument(
-        "--generator",
-        choices=["wrk", "httpx"],
-        default="wrk" if shutil.which("wrk") else "httpx",
-        help="Load generator (default wrk when installed: `apt-get install -y wrk`).",
-    )
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--load", help=argparse.SUPPRESS)
-    parser.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["lakestack", "mlflow"], help="Run one server.")
-    parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
-    parser.add_argument(
-        "--levels", type=int, nargs="+", default=list(LEVELS), help="Concurrency levels."
-    )
-    parser.add_argument(
-        "--pyfunc",
-        action="store_true",
-        help="Serve the booster inside an MLflow PythonModel (the pyfunc path, no fast path).",
-    )
-    parser.add_argument(
-        "--batch-wait-ms",
-        type=float,
-        nargs="+",
-        default=[0.0],
-        help="lakestack's endpoint `batch_wait_ms`: one lakestack run per value.",
-    )
-    args = parser.parse_args()
-    microbatch = args.pyfunc or args.batch_wait_ms != [0.0]
-    if args.load:
-        print(
-            json.dumps(asyncio.run(_load(args.load, args.concurrency, args.requests, args.seconds)))
-        )
-        return
+def run_model(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Every server on one model: {"results": {name: levels}, "loads": ..., ...}."""
+    project = work / kind
+    built = build(kind, project, args.workers)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # servers start faster with cached bytecode
     # `mlflow models serve` starts its server with executables found on PATH
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
-    if args.generator == "httpx":
-        print("wrk not used (apt-get install -y wrk): the httpx generator is the limit", flush=True)
-    script = work / "post.lua"
-    script.write_text(_WRK_LUA.replace("BODY", wrk_body()))
+    scripts = {}
+    for protocol, body in bodies(kind).items():
+        scripts[protocol] = work / f"{kind}-{protocol}.lua"
+        scripts[protocol].write_text(_WRK_LUA.replace("BODY", body))
+    runs: list[tuple[str, str, float | None]] = []
+    for name in args.only or SERVERS:
+        if name == "lakestack":
+            runs += [(_label(name, w, args), name, w) for w in args.batch_wait_ms or [None]]
+        else:
+            runs.append((name, name, None))
     results: dict[str, list[dict[str, Any]]] = {}
-    loads: dict[str, tuple[float, float]] = {}  # 1-minute load average before and after
-    try:
-        model_path, version = make_project(work / "proj", args.workers, args.pyfunc)
-        lakestack = [
-            sys.executable,
-            "-m",
-            "lakestack",
-            "serve",
-            "bench",
-            "--env",
-            "prod",
-            "--project",
-            str(work / "proj"),
-            "--log-level",
-            "warning",
-        ]
-        servers: dict[str, tuple[list[str], float]] = {
-            (f"lakestack, batch_wait_ms {wait:g}" if microbatch else "lakestack"): (lakestack, wait)
-            for wait in args.batch_wait_ms
-        }
-        servers["mlflow models serve"] = (
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                str(model_path),
-                "--env-manager",
-                "local",
-                "-h",
-                "127.0.0.1",
-                "-w",
-                str(args.workers),
-            ],
-            0.0,
-        )
-        for name, (cmd, wait) in servers.items():
-            if args.only and name.split()[0].rstrip(",") != args.only:
-                continue
-            write_config(work / "proj", args.workers, wait)
-            port = free_port()
-            cmd = [*cmd, "--port" if name.startswith("lakestack") else "-p", str(port)]
-            log_file = work / f"{name.split()[0].rstrip(',')}-{wait:g}.log"
-            ready = "/ready" if name.startswith("lakestack") else "/health"
-            server = ServerProcess(cmd, port, log_file, ready_path=ready, env=env, name=name)
-            try:
-                server.start()
-                url = f"http://127.0.0.1:{port}/invocations"
-                before = os.getloadavg()[0]
-                print(f"{name}: 1-minute load average {before:.2f} before the run", flush=True)
-                results[name] = [
-                    measure_wrk(url, c, args.seconds, script)
-                    if args.generator == "wrk"
-                    else measure(url, c, args.requests, args.seconds)
-                    for c in args.levels
-                ]
-                loads[name] = (before, os.getloadavg()[0])
-                print(name, json.dumps(results[name], indent=1), flush=True)
-            finally:
-                server.stop()
-        ran_lakestack = any(name.startswith("lakestack") for name in results)
-        lake_rows = _inference_rows(work / "proj") if ran_lakestack else 0
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    body = _report(results, args, version, lake_rows, loads)
-    print(body)
-    if args.no_write:
-        return
-    if microbatch:  # its own section: the fast-path comparison stays as it is
-        write_section("serving_microbatch", body)
-    elif not args.only:
-        write_section("serving_bench", body)
+    loads: dict[str, tuple[float, float]] = {}
+    for label, name, wait in runs:
+        write_config(project, args.workers, wait)
+        server, path = _server(name, built, project, work, args.workers, env)
+        try:
+            server.start()
+            before = os.getloadavg()[0]
+            print(f"{kind} / {label}: 1-minute load average {before:.2f}", flush=True)
+            script = scripts["oip" if name == "mlserver" else "mlflow"]
+            url = f"http://127.0.0.1:{server.port}{path}"
+            results[label] = [measure(url, c, args.seconds, script) for c in args.levels]
+            loads[label] = (before, os.getloadavg()[0])
+            print(label, json.dumps(results[label]), flush=True)
+        finally:
+            server.stop()
+    rows = _inference_rows(project) if "lakestack" in (args.only or SERVERS) else 0
+    return {"results": results, "loads": loads, "version": built.version, "rows": rows}
+
+
+def _label(name: str, wait: float | None, args: argparse.Namespace) -> str:
+    return name if wait is None else f"{name}, batch_wait_ms {wait:g}"
 
 
 def _inference_rows(root: Path) -> int:
@@ -371,50 +194,58 @@ def _inference_rows(root: Path) -> int:
     return lake.read("inference.bench", columns=["record_id"]).num_rows
 
 
-def _report(
-    results: dict[str, list[dict[str, Any]]],
-    args: argparse.Namespace,
-    version: str,
-    rows: int,
-    loads: dict[str, tuple[float, float]],
-) -> str:
-    if args.generator == "wrk":
-        generator = (
-            f"`wrk` (Lua script POSTing one single-row body; 2 s warm-up, then "
-            f"{args.seconds:.0f} s per level)"
-        )
-    else:
-        generator = (
-            f"async httpx load generator in its own process (wrk not installed; the generator "
-            f"is the limit), at most {args.requests} requests or {args.seconds:.0f} s per level"
-        )
-    command = f"benchmarks/serving_bench.py --seconds {args.seconds:g} --workers {args.workers}"
-    title = "## Online serving (`benchmarks/serving_bench.py`)"
-    model = "a 13-feature LightGBM booster"
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=KINDS, nargs="+", default=list(KINDS))
+    parser.add_argument("--seconds", type=float, default=5.0, help="Seconds per level.")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--only", choices=SERVERS, nargs="+", help="Run these servers only.")
+    parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
+    parser.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        nargs="+",
+        help="lakestack's endpoint `batch_wait_ms`: one lakestack run per value.",
+    )
+    args = parser.parse_args()
+    ensure_wrk()
+    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    try:
+        for kind in args.model:
+            run = run_model(kind, args, work)
+            body = report(kind, run, args)
+            print(body, flush=True)
+            if not args.no_write:
+                write_section(SECTIONS[kind], body)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(kind: str, run: dict[str, Any], args: argparse.Namespace) -> str:
+    results, loads = run["results"], run["loads"]
+    command = f"benchmarks/serving_bench.py --model {kind} --seconds {args.seconds:g}"
+    command += f" --workers {args.workers}"
     if args.levels != list(LEVELS):
         command += " --levels " + " ".join(map(str, args.levels))
     if args.only:
-        command += f" --only {args.only}"
-    if args.pyfunc or args.batch_wait_ms != [0.0]:
-        title = "## Online serving, micro-batching (`benchmarks/serving_bench.py`)"
+        command += " --only " + " ".join(args.only)
+    if args.batch_wait_ms:
         command += " --batch-wait-ms " + " ".join(f"{w:g}" for w in args.batch_wait_ms)
-    if args.pyfunc:
-        command += " --pyfunc"
-        model = (
-            "a 13-feature LightGBM booster inside an MLflow `PythonModel` (the pyfunc path: "
-            "a pandas DataFrame and signature enforcement per predict call)"
-        )
+    title = "Online serving" if kind == "lightgbm" else "Online serving, a scikit-learn Pipeline"
     lines = [
-        title,
+        f"## {title} (`benchmarks/serving_bench.py`)",
         "",
-        f"Command: `.venv/bin/python {command} --generator {args.generator}`. Single-row "
-        f"`dataframe_split` requests to {model} (version {version}), "
-        f"{args.workers} worker(s), 127.0.0.1, load generator: {generator}. lakestack (uvicorn "
-        f"with uvloop + httptools) logs every request to `inference.bench` ({rows} rows after "
-        f"the run, including warm-up). MLflow: `mlflow models serve --env-manager local`.",
+        f"Command: `.venv/bin/python {command}`. Single-row requests to {MODELS[kind]} "
+        f"(version {run['version']}), {args.workers} worker(s) each, 127.0.0.1, `wrk` "
+        f"(2 s warm-up, then {args.seconds:g} s per level). The floor is a bare ASGI app "
+        "returning a fixed answer under uvicorn + uvloop + httptools (lakestack's server). "
+        f"lakestack logs every request to `inference.bench` ({run['rows']} rows after the "
+        "run, warm-ups included). MLServer 1.7 answers the Open Inference Protocol "
+        "(`/v2/models/bench/infer`); MLflow is `mlflow models serve --env-manager local`.",
         "",
-        "1-minute load average before / after each server's run (the machine's 2 cores are "
-        "shared with the load generator and any other work): "
+        "1-minute load average before / after each server's run (2 cores shared with wrk "
+        "and any other work on the machine): "
         + ", ".join(f"{name} {a:.2f} / {b:.2f}" for name, (a, b) in loads.items())
         + ".",
         "",
@@ -427,19 +258,35 @@ def _report(
                 f"| {name} | {r['concurrency']} | {r['requests']} | {r['errors']} | "
                 f"{r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
             )
-    if "lakestack" in results and "mlflow models serve" in results:
-        ours, theirs = results["lakestack"], results["mlflow models serve"]
-        lines += [
-            "",
-            "| concurrency | throughput ratio | p99 ratio (lakestack / MLflow) |",
-            "|---:|---:|---:|",
-        ]
-        for a, b in zip(ours, theirs, strict=True):
-            lines.append(
-                f"| {a['concurrency']} | {a['rps'] / b['rps']:.1f}x | "
-                f"{a['p99_ms'] / b['p99_ms']:.2f} |"
-            )
+    lines += ratios(results)
     return "\n".join(lines)
+
+
+def ratios(results: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Each lakestack run against the others, level by level."""
+    peers = {"floor": "floor", "mlserver": "MLServer", "mlflow": "MLflow"}
+    present = {k: v for k, v in peers.items() if k in results}
+    ours = [name for name in results if name.startswith("lakestack")]
+    if not ours or not present:
+        return []
+    head = ["lakestack run", "concurrency"]
+    head += [f"req/s vs {label}" for label in present.values()]
+    if "floor" in present:
+        head.append("p99 minus floor p99 (ms)")
+    if "mlflow" in present:
+        head.append("p99 / MLflow p99")
+    lines = ["", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for name in ours:
+        for i, r in enumerate(results[name]):
+            cells = [name, str(r["concurrency"])]
+            for peer in present:
+                cells.append(f"{r['rps'] / results[peer][i]['rps']:.2f}x")
+            if "floor" in present:
+                cells.append(f"{r['p99_ms'] - results['floor'][i]['p99_ms']:+.1f}")
+            if "mlflow" in present:
+                cells.append(f"{r['p99_ms'] / results['mlflow'][i]['p99_ms']:.2f}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ ALLOWED: dict[str, str] = {
         "being changed by deploy; split next"
     ),
     "benchmarks/serving_bench.py::main": "being changed by oip; split next",
-    "benchmarks/batch_bench.py::run": "being changed by oip; split next",
 }
 
 

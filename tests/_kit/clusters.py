@@ -115,10 +115,12 @@ def s3_server_running(workdir: Path) -> Iterator[S3Server]:
 
 @dataclass
 class RayCluster:
-    """A Ray head node; `address` is its Ray Client address, as `engine:` spells it."""
+    """A Ray head node; `address` is its Ray Client address, as `engine:` spells it;
+    `gcs_address` the head's own address (`RAY_ADDRESS`), which a plain `engine: ray` joins."""
 
     address: str
     temp_dir: Path
+    gcs_address: str
 
 
 @contextlib.contextmanager
@@ -162,7 +164,7 @@ def ray_cluster_running(cpus: int = 2) -> Iterator[RayCluster]:
     os.environ.update(env)  # the clients (this process, the CLI it starts) send the token
     try:
         server.start(timeout=180)
-        yield RayCluster(f"ray://127.0.0.1:{client_port}", temp_dir)
+        yield RayCluster(f"ray://127.0.0.1:{client_port}", temp_dir, f"127.0.0.1:{gcs_port}")
     finally:
         server.stop(timeout=30)
         _restore(saved)

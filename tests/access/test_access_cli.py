@@ -9,7 +9,7 @@ import pytest
 
 from _kit import run_cli
 from _kit.access import write_access_project
-from lakestack.access import create_token
+from lakestack.access import create_token, read_audit
 from lakestack.access._identity import acting_as
 from lakestack.config import Project
 
@@ -77,6 +77,9 @@ def test_an_expired_token_is_refused(
     monkeypatch.setenv("LAKESTACK_TOKEN", token)
     code, _, err = run_cli(capsys, "trigger", "ingest", "-p", str(cli_project.root), "--env", "dev")
     assert code == 1 and "was expired" in err and "dev1" in err
+    (record,) = read_audit(cli_project.environment("dev"), action="job.trigger")
+    assert (record.outcome, record.environment) == ("denied", "dev")
+    assert "expired" in record.reason
 
 
 def test_a_reader_cannot_run_or_trigger_jobs_and_is_told_why(

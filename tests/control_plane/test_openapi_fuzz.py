@@ -77,6 +77,8 @@ def test_no_operation_answers_a_server_error(fuzzed: Any, authenticated: bool) -
         # before the token is checked)
         odd = {label: codes - {200, 400, 401, 404, 422} for label, codes in seen.items()}
         assert not any(odd.values()), {label: codes for label, codes in odd.items() if codes}
+        # and without a valid token nothing but the health route answers
+        assert {label for label, codes in seen.items() if 200 in codes} == {"GET /health"}
 
 
 def test_every_write_route_refuses_a_caller_without_a_token(fuzzed: Any) -> None:

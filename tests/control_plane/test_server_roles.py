@@ -14,30 +14,38 @@ from lakestack.access import read_audit
 if TYPE_CHECKING:
     from conftest import Plane
 
+TIMEOUT = 120  # seconds: a loaded machine answers slowly, never wrongly
+
 
 def test_the_health_route_is_open_and_every_other_route_needs_a_token(plane: Plane) -> None:
-    assert httpx.get(plane.url + "/health").json()["status"] == "ok"
-    response = httpx.get(plane.api("prod", "/tables"))
+    assert httpx.get(plane.url + "/health", timeout=TIMEOUT).json()["status"] == "ok"
+    response = httpx.get(plane.api("prod", "/tables"), timeout=TIMEOUT)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     deployments = httpx.get(
-        plane.api("prod", "/deployments"), headers=plane.headers("dev1", "prod")
+        plane.api("prod", "/deployments"), headers=plane.headers("dev1", "prod"), timeout=TIMEOUT
     )
     assert (deployments.status_code, deployments.json()) == (200, [])  # nothing deployed yet
-    bad = httpx.get(plane.api("prod", "/tables"), headers={"Authorization": "Bearer lks_x_y"})
+    bad = httpx.get(
+        plane.api("prod", "/tables"), headers={"Authorization": "Bearer lks_x_y"}, timeout=TIMEOUT
+    )
     assert bad.status_code == 401 and "not known" in bad.json()["detail"]
 
 
 def test_a_reader_cannot_write(plane: Plane) -> None:
     response = httpx.post(
-        plane.api("dev", "/triggers/ingest"), headers=plane.headers("mallory", "dev")
+        plane.api("dev", "/triggers/ingest"),
+        headers=plane.headers("mallory", "dev"),
+        timeout=TIMEOUT,
     )
     assert response.status_code == 403
     body = response.json()
     assert body["error"] == "AccessDeniedError"
     for part in ("mallory", "trigger jobs", "dev", "reader", "developer"):
         assert part in body["detail"]
-    read = httpx.get(plane.api("dev", "/tables"), headers=plane.headers("mallory", "dev"))
+    read = httpx.get(
+        plane.api("dev", "/tables"), headers=plane.headers("mallory", "dev"), timeout=TIMEOUT
+    )
     assert read.status_code == 200
     (record,) = read_audit(plane.project.environment("dev"), principal="mallory")
     assert (record.action, record.outcome, record.origin) == (
@@ -58,13 +66,16 @@ def test_a_developer_cannot_promote_to_production_in_prod_and_a_deployer_can(
     done = httpx.post(url, json=body, headers=plane.headers("dep1", "prod"), timeout=120)
     assert done.status_code == 200, done.text
     assert done.json()["applied"] is True
-    models = httpx.get(plane.api("prod", "/models"), headers=plane.headers("dev1", "prod"))
+    models = httpx.get(
+        plane.api("prod", "/models"), headers=plane.headers("dev1", "prod"), timeout=TIMEOUT
+    )
     (model,) = [m for m in models.json() if m["name"] == plane.model]
     assert model["aliases"]["production"] == plane.version
     audit = httpx.get(
         plane.api("prod", "/audit"),
         params={"action": "model.promote"},
         headers=plane.headers("dev1", "prod"),
+        timeout=TIMEOUT,
     ).json()
     assert [(r["principal"], r["outcome"]) for r in audit] == [
         ("dep1", "allowed"),
@@ -78,15 +89,23 @@ def test_a_revoked_or_expired_token_is_refused(plane: Plane) -> None:
         plane.api("staging", "/access/tokens"),
         json={"principal": "dev1", "days": 1, "name": "laptop"},
         headers=admin,
+        timeout=TIMEOUT,
     )
     assert created.status_code == 201, created.text
     token = created.json()["token"]
     token_id = created.json()["records"][0]["token_id"]
     mine = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(plane.api("staging", "/whoami"), headers=mine).json()["principal"] == "dev1"
-    revoked = httpx.delete(plane.api("staging", f"/access/tokens/{token_id}"), headers=admin)
+    assert (
+        httpx.get(plane.api("staging", "/whoami"), headers=mine, timeout=TIMEOUT).json()[
+            "principal"
+        ]
+        == "dev1"
+    )
+    revoked = httpx.delete(
+        plane.api("staging", f"/access/tokens/{token_id}"), headers=admin, timeout=TIMEOUT
+    )
     assert revoked.json()["state"] == "revoked"
-    response = httpx.get(plane.api("staging", "/whoami"), headers=mine)
+    response = httpx.get(plane.api("staging", "/whoami"), headers=mine, timeout=TIMEOUT)
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 
     from lakestack.access import acting_as, create_token
@@ -98,7 +117,9 @@ def test_a_revoked_or_expired_token_is_refused(plane: Plane) -> None:
     statuses = poll_statuses(plane.api("staging", "/whoami"), short, until=401, deadline=90)
     assert 200 in statuses  # it worked (once the server's cache of tokens caught up)
     response = httpx.get(
-        plane.api("staging", "/whoami"), headers={"Authorization": f"Bearer {short}"}
+        plane.api("staging", "/whoami"),
+        headers={"Authorization": f"Bearer {short}"},
+        timeout=TIMEOUT,
     )
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 
@@ -108,7 +129,11 @@ def poll_statuses(url: str, token: str, *, until: int, deadline: float) -> list[
     seen: list[int] = []
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        seen.append(httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code)
+        seen.append(
+            httpx.get(
+                url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+            ).status_code
+        )
         if seen[-1] == until and 200 in seen:
             return seen
         time.sleep(0.2)
@@ -130,6 +155,7 @@ def test_ci_deploys_to_staging_and_to_prod_only_once_granted(plane: Plane) -> No
         plane.api("prod", "/access/grants"),
         json={"principal": "ci", "role": "deployer", "reason": "release train"},
         headers=plane.headers("alice", "prod"),
+        timeout=TIMEOUT,
     )
     assert grant.status_code == 200 and grant.json()["roles"]["prod"] == "deployer"
     promote = httpx.post(

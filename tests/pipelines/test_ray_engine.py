@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _pipelines_kit import outcome, task, write_project
 
 from _kit.clusters import RayCluster
@@ -62,6 +63,26 @@ def test_a_job_on_the_ray_cluster_gives_the_same_records_as_on_the_local_engine(
         (on_ray.run_id, 1),
     ]
     assert lineage.upstream_tables == ["bronze.src"]
+
+
+def test_engine_ray_joins_the_running_ray_of_this_machine(
+    tmp_path: Path, ray_cluster: RayCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`engine: ray` (no address) joins the Ray that runs here (`RAY_ADDRESS`, as `ray start`
+    sets it for its node) and gives the records of the local engine."""
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.gcs_address)
+    job = {"mixed": {"tasks": JOB["tasks"][:3]}}
+    project = write_project(tmp_path / "on_ray", job, **on_engine("ray"))
+    assert project.environment("dev").engine == "ray"
+    on_ray = run_job(project, "mixed", env="dev")
+    local_project = write_project(tmp_path / "on_local", job, **on_engine("local"))
+    on_local = run_job(local_project, "mixed", env="dev")
+    assert on_ray.run.engine == "ray" and on_ray.status == on_local.status == "succeeded"
+    assert [outcome(t) for t in on_ray.tasks] == [outcome(t) for t in on_local.tasks]
+    assert on_ray.output("chat") == "dev:ray"
+    # this process was a driver of the running cluster, not of a Ray it started
+    drivers = ray_cluster.temp_dir.glob(f"session_*/logs/python-core-driver-*_{os.getpid()}.log")
+    assert list(drivers), "the run did not join the running cluster"
 
 
 def _kill_when_written(pid_file: Path, killed: list[int], deadline_s: float = 240.0) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
 from _kit import local_environment
@@ -45,6 +46,9 @@ def production_project(
     return load_project(root)
 
 
+# 537 s on a machine loaded ~25 (2 cores): the 600 s default is too close
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_the_flights_loop_on_s3_mlflow_server_redis_and_ray_ends_with_a_retrained_model(
     tmp_path: Path,
     s3_server: S3Server,

@@ -5,10 +5,12 @@ a replica killed under load loses no acknowledged record."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,9 +19,11 @@ import pytest
 import yaml
 from _serving_kit import Served
 
+from _kit.access import log_tiny_model, write_access_project
 from _kit.clusters import RayCluster
 from lakestack.config import load_project
 from lakestack.lake import Lake
+from lakestack.registry import ModelRegistry
 from lakestack.serving import ServerProcess, inference_table, spool_root
 
 APP, DEPLOYMENT = "lakestack-tiny", "tiny"
@@ -144,8 +148,8 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
         },
         log_interval_s=3600,  # a replica's records reach Delta when Serve removes it
     )
-    server = server_factory(served.project).start(timeout=300)  # /ready starts a replica
-    assert _running(ray_client) == 1
+    # its probe of /ready starts a replica (which may be gone again, idle, by the next line)
+    server = server_factory(served.project).start(timeout=300)
     load = _Load(server.url + "/invocations", threads=8)
     try:
         _until(lambda: _running(ray_client) == 2, "a second replica under load")
@@ -153,6 +157,9 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
     finally:
         load.stop()
     _until(lambda: not any(_replicas(ray_client).values()), "no replica once idle")
+    # `lakestack serve` logs what the autoscaler did
+    _until(lambda: "tiny replicas: none" in server.log_text(), "the scale-down in the log")
+    assert "tiny replicas: {'RUNNING': 2}" in server.log_text()
     counts = _logged(served)  # the endpoint still runs: the removed replicas flushed
     assert [i for i in load.acknowledged if counts.get(i) != 1] == []
     assert len({i[:16] for i in load.acknowledged}) == 2  # request ids name their replica
@@ -214,3 +221,50 @@ def _a_replica_actor(ray: Any) -> Any:
 def stopped_gracefully_on_ray(server: ServerProcess) -> bool:
     """SIGTERM: `lakestack serve` deletes the application, whose replicas flush their logs."""
     return server.stop(timeout=180)
+
+
+def test_token_auth_and_the_principal_reach_the_replicas(
+    tmp_path: Path,
+    mlflow_db: Path,
+    ray_cluster: RayCluster,
+    ray_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`auth: token` through Serve's proxy, and the `LAKESTACK_*` variables of `lakestack
+    serve` (the principal its replicas write the inference table as) in the replicas."""
+    from lakestack.access import acting_as, create_token
+
+    monkeypatch.delenv("LAKESTACK_TOKEN", raising=False)
+    endpoint = {
+        "model": "tiny",
+        "auth": "token",
+        "engine": "ray",
+        "autoscaling": {"min_replicas": 1, "max_replicas": 1, "replica_cpus": 0.5},
+        "log_interval_s": 0.2,
+    }
+    project = write_access_project(
+        tmp_path / "aproj",
+        mlflow_db=mlflow_db,
+        environments={"prod": {"engine": ray_cluster.address}},
+        endpoints={"tiny": endpoint},
+    )
+    with acting_as("dep1"):
+        version = log_tiny_model(project, "prod", "tiny")
+        ModelRegistry(project, "prod").promote(
+            "tiny", version, to="production", force=True, reason="test"
+        )
+    with acting_as("alice"):
+        reader = create_token(project, "dev1", ["prod"]).token
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKESTACK_")}
+    env["LAKESTACK_PRINCIPAL"] = "dep1"  # the prod service that runs the endpoint
+    server = ServerProcess.lakestack_serve(project.root, "tiny", "prod", env=env)
+    server.start(timeout=300)
+    url, body = server.url + "/invocations", {"instances": [[0.1, 0.2]]}
+    try:
+        refused = httpx.post(url, json=body, timeout=60)
+        accepted = httpx.post(url, json=body, headers={"Authorization": f"Bearer {reader}"})
+    finally:
+        assert stopped_gracefully_on_ray(server)
+    assert (refused.status_code, accepted.status_code) == (401, 200), accepted.text
+    logged = Lake.for_environment(project, "prod").read(inference_table("tiny")).to_pylist()
+    assert [row["request_id"] for row in logged] == [_request_id(accepted)]

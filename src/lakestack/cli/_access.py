@@ -293,9 +293,10 @@ def audit_records(
 ) -> list[dict[str, Any]]:
     """The audit records as dicts, after checking that the caller may read them."""
     from lakestack.access import authorize, read_audit
+    from lakestack.system_tables import AUDIT
 
     name = project.environment(env).name
-    authorize(project, "audit.read", name, obj="system.audit", audit=False)
+    authorize(project, "audit.read", name, obj=AUDIT.name, audit=False)
     records = read_audit(
         project.environment(name), principal=principal, action=action, outcome=outcome, limit=limit
     )

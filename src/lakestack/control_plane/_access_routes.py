@@ -148,9 +148,10 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
 ) -> list[dict[str, Any]]:
     from lakestack.access import authorize, read_audit
+    from lakestack.system_tables import AUDIT
 
     with s.acting():
-        authorize(s.project, "audit.read", s.env, obj="system.audit", audit=False)
+        authorize(s.project, "audit.read", s.env, obj=AUDIT.name, audit=False)
     records = read_audit(
         s.project.environment(s.env),
         principal=principal,

@@ -45,7 +45,8 @@ def _join_range(
     key: str,
     bounds: tuple[Any, Any],
 ) -> TrainingSet:
-    """One key range: read that range of the table and join its labels."""
+    """One key range: read that range of the table and join its labels; the training set of
+    the range without the labels' columns (the caller has them)."""
     lake = Lake(root, environment=environment, storage_options=options)
     low, high = bounds
     where: list[tuple[str, str, Any]] = []
@@ -53,7 +54,8 @@ def _join_range(
         where.append((key, ">=", low))
     if high is not None:
         where.append((key, "<", high))
-    return build_training_set(lake, labels, lookups, filters={table: where} if where else None)
+    joined = build_training_set(lake, labels, lookups, filters={table: where} if where else None)
+    return replace(joined, data=joined.data.select(joined.feature_columns))
 
 
 def _pin(lake: Lake, lookups: Sequence[FeatureLookup]) -> list[FeatureLookup]:
@@ -135,11 +137,15 @@ class _Split:
         import numpy as np
         import polars as pl
 
-        columns = parts[0].feature_columns
-        features = pl.concat([p.data.select(columns) for p in parts], how="vertical")
-        where = np.empty(self.frame.height, dtype=np.int64)  # each label's row in `features`
+        where = np.empty(self.frame.height, dtype=np.int64)  # each label's row in the parts
         where[np.concatenate(rows)] = np.arange(self.frame.height)
-        ordered = features.rechunk().select(pl.all().gather(pl.Series(where)))
+        take = pl.Series(where)
+        ordered = pl.DataFrame(  # a column at a time: one column of the parts copied at once
+            [
+                pl.concat([p.data.get_column(c) for p in parts], rechunk=True).gather(take)
+                for c in parts[0].data.columns
+            ]
+        )
         return TrainingSet(
             data=self.frame.hstack(ordered),
             spec=parts[0].spec,

@@ -63,10 +63,7 @@ def table_changes(
     """
     if upto <= since:
         return []
-    operations = {
-        int(entry["version"]): str(entry.get("operation", "?"))
-        for entry in stable_history(open_latest, name, None)
-    }
+    operations = _operations(open_latest, name, since, upto)
     table = open_latest()
     before: dict[str, int] = {}
     if since >= 0:
@@ -88,6 +85,22 @@ def table_changes(
             )
         before = files
     return changes
+
+
+def _operations(
+    open_latest: Callable[[], DeltaTable], name: str, since: int, upto: int
+) -> dict[int, str]:
+    """Delta's operation of each version after `since` up to `upto`: from the newest commits
+    (a follower asks for few), or the whole history when more landed meanwhile."""
+    wanted = range(since + 1, upto + 1)
+    for limit in (upto - since + 16, None):
+        operations = {
+            int(entry["version"]): str(entry.get("operation", "?"))
+            for entry in stable_history(open_latest, name, limit)
+        }
+        if all(version in operations for version in wanted):
+            break
+    return operations
 
 
 def _files(table: DeltaTable) -> dict[str, int]:

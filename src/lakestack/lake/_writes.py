@@ -29,9 +29,11 @@ __all__ = [
     "delete_rows",
     "merge_table",
     "write_table",
+    "writer_properties",
 ]
 
 _MERGE_RETRIES = 8
+_DICTIONARY_SAMPLE = 4096
 _APPEND_COMMIT_RETRIES = 100
 
 
@@ -143,6 +145,7 @@ def write_table(
             partition_by=partition_by if isinstance(into, str) else None,
             storage_options=target.options,
             commit_properties=properties,
+            writer_properties=writer_properties(arrow),
         )
     except Exception as exc:
         if is_commit_conflict(exc):
@@ -152,6 +155,38 @@ def write_table(
             ) from exc
         raise
     return target.open().version() if isinstance(into, str) else into.version()
+
+
+def writer_properties(arrow: pa.Table) -> Any:
+    """Parquet settings for `arrow`: no dictionary for numbers that are mostly distinct.
+
+    A Parquet writer first tries a dictionary for every column and falls back to plain values
+    once the dictionary grows too large. For numeric and time columns whose values are mostly
+    distinct (features, predictions, ids, event times) the attempt saves nothing and costs most
+    of the write: writing 1M rows of 13 random float64 columns took 2-3 times the CPU with it
+    (benchmarks/batch_bench.py). Columns with few distinct values in the first 4,096 rows keep
+    it, and small writes keep the writer's defaults (Snappy compression, as without settings).
+
+    Returns:
+        deltalake `WriterProperties`, or None for the defaults.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from deltalake import ColumnProperties, WriterProperties
+
+    if arrow.num_rows < _DICTIONARY_SAMPLE:
+        return None
+    sample = arrow.slice(0, _DICTIONARY_SAMPLE)
+    plain = {}
+    for field in sample.schema:
+        kind = field.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and not (
+            pa.types.is_temporal(kind)
+        ):
+            continue
+        if pc.count_distinct(sample.column(field.name)).as_py() * 2 > sample.num_rows:
+            plain[field.name] = ColumnProperties(dictionary_enabled=False)
+    return WriterProperties(compression="SNAPPY", column_properties=plain) if plain else None
 
 
 def check_merge_keys(table: str, arrow: pa.Table, keys: Sequence[str]) -> None:

@@ -33,8 +33,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
-from lakestack.serving._http import FastApp, json_response, read_body, request_ids
+from lakestack.serving._http import (
+    BodyReader,
+    FastApp,
+    asgi_body,
+    json_response,
+    read_body,
+    request_ids,
+    scope_headers,
+    send_response,
+)
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
 from lakestack.serving._model import ServedModel, jsonable
@@ -167,7 +177,7 @@ class Endpoint:
             slots.on_load.append(lambda served: inference_log.add_schema(served.schema))
             self.metrics.watch(inference_log)
         self.app = FastApp(
-            self.invocations, self.oip_infer, routes=self.routes(), lifespan=self._lifespan
+            self.invocations_asgi, self.oip_asgi, routes=self.routes(), lifespan=self._lifespan
         )
         self.app.state.endpoint = self
 
@@ -236,13 +246,40 @@ class Endpoint:
         """`POST /invocations`: an MLflow scoring payload, answered and logged."""
         return await self.handle(request, MLFLOW_DOOR)
 
+    async def invocations_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`POST /invocations` in plain ASGI: the short way `FastApp` takes."""
+        read = asgi_body(scope, receive, self.limits.max_body_bytes)
+        response = await self.respond(read, scope_headers(scope), MLFLOW_DOOR)
+        await send_response(send, response)
+
+    async def oip_asgi(
+        self, scope: Scope, receive: Receive, send: Send, name: str, version: str | None
+    ) -> None:
+        """`POST /v2/models/<name>[/versions/<version>]/infer` in plain ASGI (`FastApp`)."""
+        read = asgi_body(scope, receive, self.limits.max_body_bytes)
+        door = OipDoor(self.name, name, version)
+        await send_response(send, await self.respond(read, scope_headers(scope), door))
+
     async def oip_infer(self, request: Request, name: str, version: str | None) -> Response:
-        """`POST /v2/models/<name>[/versions/<version>]/infer`: an OIP inference request."""
+        """The same through Starlette's router (with middleware, such as `auth: token`)."""
         return await self.handle(request, OipDoor(self.name, name, version))
 
     async def handle(self, request: Request, door: FrontDoor) -> Response:
+        """Answer a Starlette request that `door` parses and answers (see `respond`)."""
+        return await self.respond(
+            read_body(request, self.limits.max_body_bytes), request.headers, door
+        )
+
+    async def respond(
+        self, read: BodyReader, headers: Mapping[str, str], door: FrontDoor
+    ) -> Response:
         """Answer a scoring request that `door` parses and answers, and log it (every status
-        but 503): the one request pipeline of every protocol the endpoint speaks."""
+        but 503): the one request pipeline of every protocol the endpoint speaks.
+
+        Args:
+            read: reads the request's body within the endpoint's limit.
+            headers: the request's headers by lower-case name.
+        """
         started = time.perf_counter()
         request_id = self._next_id()
         if not self.ready:
@@ -258,8 +295,8 @@ class Endpoint:
         status, kind, message = 200, None, None
         try:
             variant, served = door.route(self.slots, (variant, served))
-            body = await read_body(request, self.limits.max_body_bytes)
-            raw, rows, context = await self.rows(door.parse(body, request.headers, served), served)
+            body = await read()
+            raw, rows, context = await self.rows(door.parse(body, headers, served), served)
             predictions = await self.score(served, rows)
             answer = door.answer(predictions, served, request_id)
         except ServingInputError as exc:

@@ -68,10 +68,16 @@ class ServedModel:
     def predict(self, columns: list[str] | None, rows: list[list[Any]], params: Any = None) -> Any:
         """Score checked rows (in schema order when the model has a schema)."""
         if self.fast is not None and not params:
+            row = self.row
+            if row is not None and len(rows) == 1 and len(rows[0]) == row.width:
+                try:
+                    return row.score(rows[0])
+                except TypeError:  # a None (an allowed missing value): NaN through NumPy
+                    pass
             matrix = np.array(rows, dtype=np.float64)
             # None (an allowed missing value) became nan in the float conversion
-            if self.row is not None and matrix.shape == (1, self.row.width):
-                return self.row(matrix)
+            if row is not None and matrix.shape == (1, row.width):
+                return row(matrix)
             return self.fast(matrix)
         return self.loaded.predict(self._frame(columns, rows), params=params or None)
 
@@ -135,7 +141,11 @@ class _BoosterRow:
 
         from lightgbm import basic
 
-        self._lib = basic._LIB  # type: ignore[attr-defined]
+        lib = basic._LIB  # type: ignore[attr-defined]
+        # The same library through `PyDLL`: its calls keep the GIL. A call takes microseconds;
+        # releasing the GIL for it hands the GIL to another thread (the inference log's
+        # writer), and taking it back can wait out the interpreter's switch interval (5 ms).
+        self._lib = ctypes.PyDLL(lib._name, handle=lib._handle)
         self._check = basic._safe_call
         self.width = int(booster.num_feature())
         config = ctypes.c_void_p()
@@ -154,6 +164,8 @@ class _BoosterRow:
         self._config = config
         self._booster = booster  # the configuration points into it
         self._length = ctypes.c_int64()
+        self._values = ctypes.c_double * self.width
+        self._out = ctypes.c_double()
         self._double_p = ctypes.POINTER(ctypes.c_double)
         self._void_p = ctypes.c_void_p
         self._byref = ctypes.byref
@@ -179,6 +191,21 @@ class _BoosterRow:
             return cls(raw)
         except Exception:
             return None
+
+    def score(self, values: list[Any]) -> list[float]:
+        """Score one row of `width` numbers; its prediction in a list.
+
+        Raises:
+            TypeError: a value that is not a number (None, say).
+        """
+        row = self._values(*values)
+        with self._lock:
+            self._check(
+                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                    self._config, row, self._byref(self._length), self._byref(self._out)
+                )
+            )
+            return [self._out.value]
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         """Score a (1, width) C-ordered float64 matrix; a (1,) array, as `Booster.predict`."""

@@ -7,6 +7,7 @@ header row. A payload that does not fit raises `ServingInputError` naming the fi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -201,8 +202,58 @@ def _parse_csv(body: bytes) -> Rows:
     return Rows(header, [list(r) for r in data], format="csv", extra={"csv": True})
 
 
+_F64_MAX = sys.float_info.max
+_F32_MAX = 3.4028234663852886e38
+# Values a column takes as they are: the exact Python type JSON gives, within these bounds
+# (comparisons with NaN are false, so a NaN or an infinity falls to the column's check).
+_AS_IS: dict[str, tuple[type, Any, Any]] = {
+    "double": (float, -_F64_MAX, _F64_MAX),
+    "float": (float, -_F32_MAX, _F32_MAX),
+    "long": (int, -(2**63), 2**63 - 1),
+    "integer": (int, -(2**31), 2**31 - 1),
+    "string": (str, None, None),
+    "boolean": (bool, None, None),
+}
+
+
+class _Plan:
+    """A schema's column plan, made once: its names and what each column takes as it is."""
+
+    def __init__(self, schema: InputSchema) -> None:
+        self.schema = schema
+        self.names = schema.names
+        self.checks = tuple(_AS_IS.get(c.type.name) for c in schema.columns)
+
+    def as_is(self, row: list[Any]) -> bool:
+        """Whether every value of a row (in schema order) is already canonical."""
+        if len(row) != len(self.checks):
+            return False
+        for value, check in zip(row, self.checks, strict=True):
+            if check is None or type(value) is not check[0]:
+                return False
+            low = check[1]
+            if low is not None and not low <= value <= check[2]:
+                return False
+        return True
+
+
+_plans: dict[int, _Plan] = {}
+
+
+def _plan(schema: InputSchema) -> _Plan:
+    plan = _plans.get(id(schema))
+    if plan is None or plan.schema is not schema:
+        if len(_plans) > 64:  # schemas of models swapped out long ago
+            _plans.clear()
+        plan = _plans[id(schema)] = _Plan(schema)
+    return plan
+
+
 def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = False) -> Rows:
     """Check and reorder rows into the schema's column order, converting CSV text.
+
+    Rows whose values are all canonical already (a JSON request in the model's column order,
+    say) pass as they are; the others are checked and converted value by value.
 
     Args:
         allow_missing: accept null (and CSV's empty or `nan`) in number columns, as NaN.
@@ -213,7 +264,8 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
     """
     if schema is None:
         return rows
-    names = schema.names
+    plan = _plan(schema)
+    names = plan.names
     if rows.columns is None:
         if rows.rows and len(rows.rows[0]) != len(names):
             raise ServingInputError(
@@ -221,31 +273,15 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
                 f"{', '.join(names)}; got {len(rows.rows[0])}",
                 kind="missing_column",
             )
-        ordered = [list(row) for row in rows.rows]
+        ordered = rows.rows
+    elif rows.columns == names:
+        ordered = rows.rows
     else:
-        given = rows.columns
-        missing = [n for n in names if n not in given]
-        extra = [n for n in given if n not in names]
-        if missing:
-            raise ServingInputError(
-                f"missing input column(s) {', '.join(map(repr, missing))}; the model takes "
-                f"{', '.join(names)}",
-                kind="missing_column",
-            )
-        if extra:
-            raise ServingInputError(
-                f"unknown input column(s) {', '.join(map(repr, extra))}; the model takes "
-                f"{', '.join(names)}",
-                kind="extra_column",
-            )
-        if len(set(given)) != len(given):
-            raise _bad("a column name is repeated", kind="malformed")
-        if given == names:
-            ordered = [list(row) for row in rows.rows]
-        else:
-            index = [given.index(n) for n in names]
-            ordered = [[row[i] for i in index] for row in rows.rows]
+        ordered = _reordered(rows.columns, rows.rows, names)
     csv_text = bool(rows.extra.get("csv"))
+    if not csv_text and all(plan.as_is(row) for row in ordered):
+        return Rows(list(names), ordered, rows.params, rows.format)
+    ordered = [list(row) for row in ordered]  # converted in place below
     for j, column in enumerate(schema.columns):
         kind = column.type
         convert = kind.convert
@@ -266,7 +302,29 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
                     f"column {column.name!r} (row {i}) must be {kind.what}, got {shown(value)}",
                     kind="type",
                 ) from None
-    return Rows(names, ordered, rows.params, rows.format)
+    return Rows(list(names), ordered, rows.params, rows.format)
+
+
+def _reordered(given: list[str], rows: list[list[Any]], names: list[str]) -> list[list[Any]]:
+    """Rows of the columns `given` in the order of `names`, or the error naming the problem."""
+    missing = [n for n in names if n not in given]
+    extra = [n for n in given if n not in names]
+    if missing:
+        raise ServingInputError(
+            f"missing input column(s) {', '.join(map(repr, missing))}; the model takes "
+            f"{', '.join(names)}",
+            kind="missing_column",
+        )
+    if extra:
+        raise ServingInputError(
+            f"unknown input column(s) {', '.join(map(repr, extra))}; the model takes "
+            f"{', '.join(names)}",
+            kind="extra_column",
+        )
+    if len(set(given)) != len(given):
+        raise _bad("a column name is repeated", kind="malformed")
+    index = [given.index(n) for n in names]
+    return [[row[i] for i in index] for row in rows]
 
 
 def _null_message(column: Column, row: int, allow_missing: bool) -> str:

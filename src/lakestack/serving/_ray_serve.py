@@ -9,7 +9,8 @@ Serve adds a replica when the requests in progress or queued per replica stay ab
 `target_ongoing_requests` for `upscale_delay_s`, and removes one when they stay below it for
 `downscale_delay_s`.
 
-It then waits for SIGINT or SIGTERM, deletes the application (Serve lets every replica finish
+It then logs each change of the replicas (`endpoint <name> replicas: {'RUNNING': 2}`) until
+SIGINT or SIGTERM, deletes the application (Serve lets every replica finish
 its requests and flush its inference log) and, when no other application is left, shuts
 Serve down. The replicas must see the project folder at the same path (one machine,
 or a shared file system), as the pipelines' Ray tasks do; they get the `LAKESTACK_*` variables
@@ -38,6 +39,7 @@ log = logging.getLogger("lakestack.serving")
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _SHUTDOWN_S = 30.0  # what a replica has to finish its requests and flush its log
+_WATCH_S = 5.0  # seconds between two reads of the application's status
 
 
 def app_name(endpoint: str) -> str:
@@ -83,13 +85,20 @@ def serve_on_ray(project: Project, name: str, environment: str, *, host: str, po
         engine.start(1)  # connects, or starts a local Ray in this process
     except PipelineError as exc:
         raise ServingError(f"endpoint {name!r} has engine: ray, and {exc}") from None
+    except Exception as exc:  # a local Ray that did not start (Ray raises a bare Exception)
+        raise ServingError(
+            f"endpoint {name!r} has engine: ray, and Ray did not start on this machine: {exc} "
+            "(Ray gives its processes 30 s to start; a busy machine can run out of it). Try "
+            "again, or start a cluster (`ray start --head`) and name it in the environment's "
+            "`engine: ray://host:port`."
+        ) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
         _deploy(project, name, environment, config.replicas, host=host, port=port)
         log.warning("endpoint %s serves on Ray Serve at http://%s:%d (%s)", name, host, port, spec)
-        stop.wait()
+        _watch(name, stop)
     finally:
         _undeploy(name)
         engine.close()  # a Ray this process started stops with it
@@ -124,6 +133,29 @@ def _deploy(
             f"the Ray Serve deployment of endpoint {name!r} failed: {exc}. The replicas' "
             "logs are in the Ray session's logs/serve folder."
         ) from exc
+
+
+def _watch(name: str, stop: threading.Event) -> None:
+    """Until `stop`: log each change of the replicas' states (the autoscaler at work); return
+    when the application was deleted by someone else."""
+    from ray import serve
+
+    seen: dict[str, int] | None = None
+    while not stop.wait(_WATCH_S):
+        try:
+            app = serve.status().applications.get(app_name(name))
+        except Exception as exc:  # the cluster is busy or restarting: Serve keeps serving
+            log.warning("reading Ray Serve's status failed: %s", exc)
+            continue
+        if app is None:
+            log.warning("the Serve application %s was deleted: stopping", app_name(name))
+            return
+        deployment = app.deployments.get(name)
+        states = {} if deployment is None else deployment.replica_states
+        now = {str(state).rsplit(".", 1)[-1]: count for state, count in states.items() if count}
+        if now != seen:
+            log.warning("endpoint %s replicas: %s", name, now or "none")
+            seen = now
 
 
 def _undeploy(name: str) -> None:

@@ -109,12 +109,10 @@ class BatchPredictor:
 
     def __call__(self, batch: pa.RecordBatch) -> np.ndarray:
         if self.fast is not None and self.names is not None:
-            matrix = np.column_stack(
-                [
-                    batch.column(n).to_numpy(zero_copy_only=False).astype(np.float64)
-                    for n in self.names
-                ]
-            )
+            # one copy per column, straight into the matrix (no float64 copy of a float64)
+            matrix = np.empty((batch.num_rows, len(self.names)), dtype=np.float64)
+            for i, n in enumerate(self.names):
+                matrix[:, i] = batch.column(n).to_numpy(zero_copy_only=False)
             output = self.fast(matrix)
         else:
             if self.pyfunc is None:
