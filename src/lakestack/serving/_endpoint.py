@@ -260,10 +260,6 @@ class Endpoint:
         door = OipDoor(self.name, name, version)
         await send_response(send, await self.respond(read, scope_headers(scope), door))
 
-    async def oip_infer(self, request: Request, name: str, version: str | None) -> Response:
-        """The same through Starlette's router (with middleware, such as `auth: token`)."""
-        return await self.handle(request, OipDoor(self.name, name, version))
-
     async def handle(self, request: Request, door: FrontDoor) -> Response:
         """Answer a Starlette request that `door` parses and answers (see `respond`)."""
         return await self.respond(

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from lakestack import __version__
 from lakestack.serving._http import json_response
-from lakestack.serving._oip import OUTPUT, find_model, oip_error
+from lakestack.serving._oip import OUTPUT, OipDoor, find_model, oip_error
 from lakestack.serving._schema import ServingInputError
 from lakestack.serving._types import OIP_DATATYPES, mlflow_type, oip_datatype
 
@@ -89,7 +89,8 @@ class OipRoutes:
     async def infer(self, request: Request) -> Response:
         """The way `FastApp` does not take (with middleware, such as `auth: token`)."""
         params = request.path_params
-        return await self.endpoint.oip_infer(request, params["name"], params.get("version"))
+        door = OipDoor(self.endpoint.name, params["name"], params.get("version"))
+        return await self.endpoint.handle(request, door)
 
     def _find(self, request: Request) -> tuple[str, ServedModel] | Response:
         """The model a path names, or the error answer (503 before it is loaded, 404)."""
