@@ -117,6 +117,25 @@ def test_the_numbers_on_the_pages_equal_the_apis(console_project: ConsoleProject
     )
 
 
+def test_the_run_page_shows_the_apis_tasks_and_table_versions(
+    console_project: ConsoleProject, tab: Tab
+) -> None:
+    cp = console_project
+    run_id = cp.api("alice", "prod", "/runs?job=ingest")[0]["run_id"]
+    run = cp.api("alice", "prod", f"/runs/{run_id}")
+    lineage = cp.api("alice", "prod", f"/runs/{run_id}/lineage")
+    final = {t["task"]: t for t in run["tasks"]}  # the last attempt of each task, as the page
+    tab.open(f"/ui/prod/runs/{run_id}")
+    tasks, versions = tab.page.locator("main table").all()[:2]
+    shown = [row.locator("td").all_inner_texts()[:3] for row in tasks.locator("tbody tr").all()]
+    assert shown == [[n, t["status"], str(t["attempt"])] for n, t in final.items()]
+    accesses = lineage["reads"] + lineage["writes"]
+    assert len(accesses) >= 1
+    rows = [row.locator("td").all_inner_texts()[1:3] for row in versions.locator("tbody tr").all()]
+    assert rows == [[a["table"], str(a["version"])] for a in accesses]
+    assert json.loads(tab.page.locator("main pre").nth(1).inner_text()) == run["params"]
+
+
 def _chart(tab: Tab, index: int) -> Any:
     """The option of the index-th chart of the page, as ECharts holds it."""
     return tab.page.evaluate(
