@@ -143,7 +143,9 @@ PEER_ONE = "peer on one thread (`num_threads=1`): the CPU baseline"
 SIDES = {
     "lakestack `score_table` (defaults: a thread per core, all source columns)": {},
     "lakestack `score_table`, 1 predictor thread": {"workers": 1},
-    "lakestack `score_table`, 4 appends (`write_rows=262_144`)": {"write_rows": 262_144},
+    "lakestack `score_table`, 1 append per 1M rows (`write_rows=1_000_000`)": {
+        "write_rows": 1_000_000
+    },
     "lakestack `score_table`, only `id` copied (`columns=['id']`)": {"columns": ["id"]},
 }
 

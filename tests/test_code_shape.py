@@ -20,7 +20,6 @@ ALLOWED: dict[str, str] = {
     "tests/deploy/test_workflows.py::test_pull_request_merge_release_dirty_tree_and_rollback": (
         "being changed by deploy; split next"
     ),
-    "benchmarks/serving_bench.py::main": "being changed by oip; split next",
 }
 
 

@@ -4,6 +4,7 @@ answered with its own predictions, a bad request failing alone, every row logged
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -151,3 +152,43 @@ def test_a_bad_request_fails_alone_and_every_row_is_logged_once(served: Served) 
         record = ok[request_id]
         assert record["x1"] == requests[i][1]["dataframe_split"]["data"][0][0]
         assert np.isclose(record["prediction"], want[i if i < 6 else i - 1][1])
+
+
+def test_by_default_requests_gather_while_the_model_is_busy(served: Served) -> None:
+    """No wait for one request; the requests that arrive while it is scored go together."""
+    served.log_sklearn()
+    requests = payloads(frame(40, seed=8))
+    calls: list[int] = []
+    holder: dict[str, Any] = {}
+    load = counting_loader(served, calls)
+
+    def loader(ref: str | int) -> LoadedModel:
+        loaded = load(ref)
+        predict = loaded.predict
+
+        def first_waits(data: Any, params: dict[str, Any] | None = None) -> Any:
+            if holder.pop("hold", False):  # the first call waits for every other request
+                batcher = holder["app"].state.endpoint.batcher
+                deadline = time.monotonic() + 120
+                while batcher.waiting < len(requests) - 1 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return predict(data, params=params)
+
+        loaded.predict = first_waits  # type: ignore[method-assign]
+        return loaded
+
+    holder["app"] = create_app(loader, endpoint="tiny", fast_path=False)  # batch_wait_ms unset
+    with TestClient(holder["app"]) as client:
+        wait_ready(client)
+        alone = client.post("/invocations", json=requests[0][1])
+        assert alone.status_code == 200 and calls == [1]
+        calls.clear()
+        holder["hold"] = True
+        responses = post_together(client, requests)
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    assert len(calls) == 2 and sum(calls) == 34, calls  # the first alone, then the rest
+    with TestClient(app(served, [], 0.0)) as client:  # batch_wait_ms 0: each alone
+        wait_ready(client)
+        unbatched = post_together(client, requests)
+    for batched, one in zip(responses, unbatched, strict=True):
+        assert np.allclose(batched.json()["predictions"], one.json()["predictions"])

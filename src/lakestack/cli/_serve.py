@@ -94,8 +94,13 @@ def score(
         float, typer.Option(help="With --follow: seconds between looks for new versions.")
     ] = 2.0,
     write_rows: Annotated[
-        int, typer.Option(help="Rows per Delta append (with --follow: per commit, at most).")
-    ] = 1_000_000,
+        int | None,
+        typer.Option(
+            help="Rows per Delta append (default 262,144; with --follow: per commit, at most, "
+            "default 1,000,000).",
+            show_default=False,
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Score a Delta table with a model version; append predictions to another table.
@@ -115,6 +120,8 @@ def score(
         from lakestack.serving import ScoreStream
 
         options: dict[str, Any] = {"columns": chosen, "engine": engine, "workers": workers}
+        if write_rows is not None:
+            options["write_rows"] = write_rows
         stream = ScoreStream(
             open_project(project),
             model,
@@ -123,7 +130,6 @@ def score(
             env,
             since=since,
             batch_rows=batch_rows,
-            write_rows=write_rows,
             **options,
         )
         _follow(stream, poll, json)
@@ -150,11 +156,11 @@ def score(
             output,
             env,
             batch_rows=batch_rows,
-            write_rows=write_rows,
             columns=chosen,
             engine=engine,
             workers=workers,
             progress=advance,
+            write_rows=262_144 if write_rows is None else write_rows,
         )
     if json:
         print_json(result.to_dict())

@@ -381,14 +381,16 @@ class EndpointConfig(_Strict):
         "the event time a monitor windows on, slice columns. `{flight_id: string, "
         "sched_dep_ts: timestamp}`; timestamps are ISO 8601 (naive = UTC).",
     )
-    batch_wait_ms: float = Field(
-        default=0.0,
+    batch_wait_ms: float | None = Field(
+        default=None,
         ge=0,
         le=50,
-        description="Micro-batching: above 0, concurrent requests scored in a worker thread "
-        "(the pyfunc path: no NumPy fast path for the model, or more rows than are scored "
-        "inline) and without `params` wait at most this many milliseconds for each other, "
-        "then one predict call scores them all. 0 (the default) scores each request alone.",
+        description="Micro-batching of requests scored in a worker thread (no NumPy fast "
+        "path for the model, or more rows than are scored inline) and without `params`: "
+        "unset (the default), requests that arrive while the model is scoring gather and "
+        "are scored together in one predict call as soon as it is free (no wait); above 0, "
+        "the first request waits at most this many milliseconds for others; 0 scores each "
+        "request alone.",
     )
     batch_max_rows: int = Field(
         default=256,

@@ -92,10 +92,12 @@ class Tuning:
 
     Attributes:
         fast_path: score LightGBM and scikit-learn models on NumPy arrays.
-        batch_wait_ms: above 0, requests scored in a worker thread (no NumPy fast path, or
-            more than `Limits.inline_rows` rows) without `params` are micro-batched: the first
-            waits at most this many milliseconds for others to the same model version, then
-            one `predict` call scores them all (see `_microbatch.py`).
+        batch_wait_ms: micro-batching of the requests scored in a worker thread (no NumPy
+            fast path, or more than `Limits.inline_rows` rows) without `params`, to the same
+            model version, in one `predict` call (see `_microbatch.py`). None (the default):
+            the requests that arrive while the model is scoring gather and are scored
+            together next, with no wait; above 0: the first waits at most this many
+            milliseconds for others; 0: each request is scored alone.
         batch_max_rows: a micro-batch is scored as soon as it has this many rows.
         load_before_serving: finish loading (or failing to load) before accepting connections:
             what several workers sharing one socket need, since a probe of `/ready` reaches
@@ -108,7 +110,7 @@ class Tuning:
     """
 
     fast_path: bool = True
-    batch_wait_ms: float = 0.0
+    batch_wait_ms: float | None = None
     batch_max_rows: int = 256
     load_before_serving: bool = False
     freeze_gc: bool = False
@@ -169,7 +171,9 @@ class Endpoint:
         self.context = context
         self.tuning = tuning or Tuning()
         wait = self.tuning.batch_wait_ms
-        self.batcher = MicroBatcher(wait / 1000.0, self.tuning.batch_max_rows) if wait > 0 else None
+        self.batcher = (
+            None if wait == 0 else MicroBatcher((wait or 0) / 1000.0, self.tuning.batch_max_rows)
+        )
         self.error: str | None = None
         self._next_id = request_ids()
         self._background: set[asyncio.Future[Any]] = set()
