@@ -1,17 +1,15 @@
-"""The online endpoint: an object answering MLflow scoring requests and logging every one.
+"""The online endpoint: an object answering scoring requests (MLflow's, the OIP's), logging each.
 
 `Endpoint` holds the parts, each of which can be read, tested and profiled by name:
 
 - `slots` (`_state.py`): the loaded models by variant (production, canary, shadow), swapped
   live when the registry's aliases move;
-- `handle`: a scoring request, whatever its protocol: its body read and parsed by a front door
-  (`MlflowDoor` for `POST /invocations`, `OipDoor` for the Open Inference Protocol's
-  `/v2/models/<name>/infer`), checked (`rows`), scored (`score`), logged, answered by the door;
+- `respond`: a scoring request of any protocol, parsed by a front door (`MlflowDoor`, `OipDoor`
+  for `/v2/models/<name>/infer`), checked (`rows`), scored (`score`), logged, answered;
 - `shadow`: the shadow variant scoring an answered request, logged and not returned;
 - `readiness`: what `GET /ready` answers;
 - `records` (`_record.py`): the one builder of inference records;
-- `routes()`: the routes of the ASGI app `app` (with the OIP's, `_oip_routes.py`); a subclass
-  adds its own.
+- `routes()`: the routes of the ASGI app `app` (and the OIP's); a subclass adds its own.
 
 `create_app` builds one from a model loader and returns its ASGI app.
 """
