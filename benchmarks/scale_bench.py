@@ -95,7 +95,13 @@ def run_lakestack_ray(folder: Path) -> dict[str, float]:
     import ray
 
     address = os.environ["LAKESTACK_BENCH_RAY"]
-    ray.init(address=address, log_to_driver=False)
+    for attempt in range(3):  # the client's server port can clash with another Ray's here
+        try:
+            ray.init(address=address, log_to_driver=False)
+            break
+        except ConnectionError:
+            if attempt == 2:
+                raise
     try:
         return _lakestack(folder, engine=address, partitions=4)
     finally:

@@ -22,7 +22,7 @@ def test_an_endpoint_runs_locally_unless_it_says_ray(tmp_path: Path) -> None:
     assert _endpoint(tmp_path, "    engine: ray\n") == {}
     replicas = load_project(tmp_path).config.endpoints["ep"].replicas
     assert (replicas.min_replicas, replicas.max_replicas) == (1, 3)
-    assert replicas.target_ongoing_requests == 2.0
+    assert (replicas.target_ongoing_requests, replicas.max_ongoing_requests) == (2.0, 64)
 
 
 def test_autoscaling_is_read_with_engine_ray(tmp_path: Path) -> None:
@@ -48,6 +48,11 @@ def test_bad_engine_settings_name_the_key_and_the_fix(tmp_path: Path) -> None:
         tmp_path, "    engine: ray\n    autoscaling: {min_replicas: 3, max_replicas: 2}\n"
     )
     assert "below min_replicas" in problems["endpoints.ep.autoscaling"]
+    problems = _endpoint(
+        tmp_path,
+        "    engine: ray\n    autoscaling: {target_ongoing_requests: 8, max_ongoing_requests: 4}\n",
+    )
+    assert "raise max_ongoing_requests" in problems["endpoints.ep.autoscaling"]
     problems = _endpoint(tmp_path, "    engine: ray\n    autoscaling: {max_replica: 2}\n")
     assert "endpoints.ep.autoscaling.max_replica" in problems
     problems = _endpoint(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import re
 import signal
@@ -59,8 +58,7 @@ def serve_options(endpoint: str, scaling: AutoscalingConfig, env_vars: dict[str,
             "downscale_delay_s": scaling.downscale_delay_s,
             "look_back_period_s": scaling.look_back_period_s,
         },
-        # room above the target, so that the load Serve measures can rise past it
-        "max_ongoing_requests": max(5, math.ceil(2 * scaling.target_ongoing_requests)),
+        "max_ongoing_requests": scaling.max_ongoing_requests,
         "ray_actor_options": {
             "num_cpus": scaling.replica_cpus,
             "runtime_env": {"env_vars": env_vars},
