@@ -116,3 +116,57 @@ def test_nulls_and_converted_values_answer_as_the_pyfunc(pipeline: Any, client: 
         refused = client.post("/invocations", json={"dataframe_records": [bad]})
         assert refused.status_code == status, refused.text
         assert field in refused.json()["message"]
+
+
+def _threads_model() -> Any:
+    """A model answering, per row, how many OpenMP threads the thread scoring it would use."""
+    import mlflow.pyfunc
+
+    class OpenMPThreads(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def load_context(self, context):  # type: ignore[no-untyped-def]
+            import lightgbm  # noqa: F401  (loads an OpenMP runtime, as a model's library does)
+
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            from threadpoolctl import threadpool_info
+
+            pools = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"]
+            return [float(max(pools, default=-1))] * len(model_input)
+
+    return OpenMPThreads()
+
+
+def test_a_serving_process_scores_with_one_thread_per_request(served: Served) -> None:
+    """`model_threads=1` (what `lakestack serve` sets): whichever thread scores a request,
+    its OpenMP pool has one thread (OpenMP's limit is per thread: each sets its own)."""
+    from mlflow.models import infer_signature
+
+    from lakestack.serving import create_app
+    from lakestack.serving._model import limit_threads
+
+    x = _frame(3, seed=4)
+    info = served.registry.log_model(
+        _threads_model(),
+        "threads",
+        signature=infer_signature(x),
+        flavor="pyfunc",
+        problem="regression",
+    )
+    served.registry.promote("threads", info.version, to="production", force=True, reason="t")
+    payload = {"dataframe_records": x.to_dict(orient="records")}
+    answers = {}
+    try:
+        for threads in (None, 1):
+            app = create_app(
+                lambda ref: served.registry.load_model("threads", ref),
+                endpoint="threads",
+                model_threads=threads,
+            )
+            with TestClient(app) as client:
+                wait_ready(client)
+                answer = client.post("/invocations", json=payload)
+                assert answer.status_code == 200, answer.text
+                answers[threads] = answer.json()["predictions"]
+    finally:
+        limit_threads(None)  # process-wide: as it was for the other tests
+    assert answers[1] == [1.0, 1.0, 1.0]
+    assert answers[None][0] >= 1.0  # the library's default (the machine's cores)

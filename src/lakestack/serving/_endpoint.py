@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from lakestack.serving._door import FrontDoor
 from lakestack.serving._http import (
     BodyReader,
     FastApp,
@@ -45,7 +46,7 @@ from lakestack.serving._http import (
 )
 from lakestack.serving._metrics import EndpointMetrics
 from lakestack.serving._microbatch import MicroBatcher
-from lakestack.serving._model import ServedModel, jsonable
+from lakestack.serving._model import ServedModel, jsonable, limit_threads
 from lakestack.serving._oip import OipDoor
 from lakestack.serving._oip_routes import OipRoutes
 from lakestack.serving._openapi import openapi_document
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from lakestack.serving._context import ContextColumns
     from lakestack.serving._inference_log import InferenceLog
 
-__all__ = ["Endpoint", "FrontDoor", "Limits", "Tuning", "create_app"]
+__all__ = ["Endpoint", "Limits", "Tuning", "create_app"]
 
 log = logging.getLogger("lakestack.serving")
 
@@ -105,6 +106,13 @@ class Tuning:
             model (tens of milliseconds each, which every in-flight request waits out). For a
             process that only serves; tests leave it off.
         poll_interval_s: seconds between checks of the aliases (with an alias lookup).
+        model_threads: once the models are loaded, score with at most this many threads in
+            the numeric libraries' pools (OpenMP, BLAS; `limit_threads`, process-wide);
+            None leaves them.
+            A request's few rows gain nothing from a team of threads, and on a busy machine
+            the team waits for its slowest member (a HistGradientBoosting Pipeline's
+            single-row predict: 90 to 217 ms with 2 OpenMP threads, 5 to 20 ms with one,
+            while other processes kept both cores busy). `lakestack serve` uses 1.
     """
 
     fast_path: bool = True
@@ -113,21 +121,7 @@ class Tuning:
     load_before_serving: bool = False
     freeze_gc: bool = False
     poll_interval_s: float = 30.0
-
-
-class FrontDoor(Protocol):
-    """A protocol's side of a scoring request (`MlflowDoor`, `OipDoor`): which model answers,
-    the body as rows, and the answer or the error in the protocol's shape."""
-
-    def route(
-        self, slots: ModelSlots, picked: tuple[str, ServedModel]
-    ) -> tuple[str, ServedModel]: ...
-
-    def parse(self, body: bytes, headers: Mapping[str, str], served: ServedModel) -> Rows: ...
-
-    def answer(self, predictions: list[Any], served: ServedModel, request_id: str) -> Response: ...
-
-    def error(self, status: int, message: str, request_id: str) -> Response: ...
+    model_threads: int | None = None
 
 
 class Endpoint:
@@ -197,6 +191,8 @@ class Endpoint:
             return
         if self.slots.alias_lookup is not None:
             self.slots.follow(self.tuning.poll_interval_s)
+        if self.tuning.model_threads:
+            limit_threads(self.tuning.model_threads)
         if self.tuning.freeze_gc:
             gc.collect()
             gc.freeze()

@@ -24,9 +24,30 @@ if TYPE_CHECKING:
 
     from lakestack.registry import LoadedModel
 
-__all__ = ["ServedModel", "jsonable"]
+__all__ = ["ServedModel", "jsonable", "limit_threads"]
 
 _FAST_FLAVORS = ("lightgbm", "sklearn")
+_threads: int | None = None  # the numeric libraries' threads per scoring thread (None: as is)
+_pinned = threading.local()
+
+
+def limit_threads(threads: int | None) -> None:
+    """Score with at most `threads` threads in the numeric libraries' pools (OpenMP, BLAS);
+    None leaves them as they are. Process-wide: for a serving process.
+
+    OpenMP's limit belongs to the thread that sets it, so each thread that scores sets it
+    once, before its first prediction (the event loop's, and each worker thread's).
+    """
+    global _threads
+    _threads = threads
+
+
+def _pin() -> None:
+    if getattr(_pinned, "threads", None) != _threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(_threads)
+        _pinned.threads = _threads
 
 
 @dataclass
@@ -73,6 +94,8 @@ class ServedModel:
 
     def predict(self, columns: list[str] | None, rows: list[list[Any]], params: Any = None) -> Any:
         """Score checked rows (in schema order when the model has a schema)."""
+        if _threads is not None:
+            _pin()
         if self.fast is not None and not params:
             row = self.row
             if row is not None and len(rows) == 1 and len(rows[0]) == row.width:

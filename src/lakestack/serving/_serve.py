@@ -52,6 +52,7 @@ def endpoint_app(
     workers: int = 1,
     load_before_serving: bool = False,
     freeze_gc: bool = False,
+    model_threads: int | None = None,
 ) -> Starlette:
     """The ASGI app of `endpoints.<name>` in an environment.
 
@@ -114,6 +115,7 @@ def endpoint_app(
             batch_max_rows=config.batch_max_rows,
             load_before_serving=load_before_serving or workers > 1,
             freeze_gc=freeze_gc,
+            model_threads=model_threads,
             poll_interval_s=config.poll_interval_s or 30.0,
         ),
     )
@@ -139,6 +141,7 @@ def app_from_env() -> Starlette:
         os.environ[_ENV_ENVIRONMENT],
         workers=int(os.environ.get(_ENV_WORKERS, "1")),
         freeze_gc=True,  # a serving process: see `Tuning`
+        model_threads=1,  # one request per thread: see `Tuning`
     )
 
 
