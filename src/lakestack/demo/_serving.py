@@ -100,7 +100,12 @@ async def _replay(demo: Demo, endpoint: DemoEndpoint, flights: pl.DataFrame) -> 
     publishes = 0
     published: dict[str, datetime] = {}
     hours = flights.partition_by("hour_start", as_dict=True, maintain_order=True)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    # idle connections are dropped after 2 s, before the server closes them (uvicorn: after
+    # 5 s): between hours the replay publishes features, and a request sent on a connection the
+    # server is closing at that moment fails with a ReadError
+    limits = httpx.Limits(
+        max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         with demo.progress() as bar:
             task = bar.add_task("replaying June 2013", total=flights.height)
