@@ -18,7 +18,8 @@ FUNCTION_LINES = 80
 
 ALLOWED: dict[str, str] = {
     "tests/deploy/test_workflows.py::test_pull_request_merge_release_dirty_tree_and_rollback": (
-        "being changed by deploy; split next"
+        "one story in order (pull request, merge, release, dirty tree, rollback): each step "
+        "acts on the repository, the models and the deployment log the step before left"
     ),
 }
 

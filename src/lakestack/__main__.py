@@ -1,5 +1,5 @@
 """`python -m lakestack` runs the CLI."""
 
-from lakestack.cli import main
+from lakestack.cli import run
 
-main()
+run()

@@ -6,6 +6,6 @@ Heavy libraries (deltalake, polars, MLflow) are imported inside the commands tha
 
 from __future__ import annotations
 
-from lakestack.cli._app import app, main
+from lakestack.cli._app import app, main, run
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -28,7 +31,7 @@ from lakestack.cli import (
 from lakestack.cli._common import err_console, print_error
 from lakestack.errors import ConfigError, LakestackError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
 
 app = typer.Typer(
     name="lakestack",
@@ -89,3 +92,36 @@ def main(argv: list[str] | None = None) -> None:
             message += "\n" + "\n".join(f"  - {p}" for p in exc.problems)
         print_error(message)
         sys.exit(1)
+
+
+def run() -> None:
+    """The `lakestack` console script: `main`, then a clean exit that skips interpreter teardown.
+
+    Arrow's thread pool can still hold a Python object (deltalake's file system) when the
+    interpreter finalizes; releasing it there ends the process with `terminate called without
+    an active exception` (exit 134) about one run in ten. So the script does what finalization
+    would (wait for non-daemon threads, run atexit handlers, flush) and leaves with `os._exit`.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to say
+            stream.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """The status `sys.exit(code)` would give: None is 0, an int itself, anything else printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
