@@ -6,7 +6,9 @@
   take them too): a port on 127.0.0.1, and `lakestack serve` in a subprocess, ready on `/ready`.
 - `local_environment`: the settings of one environment kept under `.lakestack/<name>/`.
 - `run_cli`: `lakestack <args>` through `main` in this process: exit code, stdout, stderr.
-- `_kit.clusters` (an object store, a Ray head) and `_kit.access` (projects with principals).
+- `_kit.clusters` (an object store, a Ray head), `_kit.access` (projects with principals),
+  `_kit.models` (a fitted model logged with its signature) and `_kit.loops` (a background
+  `run_forever` loop, waiting on a condition).
 """
 
 from __future__ import annotations

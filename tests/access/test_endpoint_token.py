@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from _kit.access import write_access_project
+from _kit.models import log_fitted
 from lakestack.access import acting_as, create_token, grant_role, revoke_role
 from lakestack.lake import Lake
 from lakestack.registry import ModelRegistry
@@ -19,19 +20,13 @@ from lakestack.serving import ServerProcess
 
 
 def _log_and_promote(project: object) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     x = pd.DataFrame(np.random.default_rng(0).normal(size=(120, 3)), columns=["x1", "x2", "x3"])
     model = LogisticRegression().fit(x, (x["x1"] > 0).astype(int))
     registry = ModelRegistry(project, "prod")  # type: ignore[arg-type]
-    info = registry.log_model(
-        model,
-        "tiny",
-        signature=infer_signature(x, model.predict_proba(x)),
-        input_example=x.head(3),
-        flavor_options={"pyfunc_predict_fn": "predict_proba"},
-    )
+    serve_proba = {"pyfunc_predict_fn": "predict_proba"}
+    info = log_fitted(registry, model, "tiny", x, proba=True, flavor_options=serve_proba)
     registry.promote("tiny", info.version, to="production", force=True, reason="test")
 
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from _kit import write_project
+from _kit.models import log_fitted
 from lakestack.cli import main
 from lakestack.demo import Demo
 from lakestack.demo._endpoint import DemoEndpoint
@@ -62,7 +63,6 @@ def test_a_demo_folder_that_is_a_file_is_one_paragraph_and_exit_1(
 def test_a_refused_promotion_the_demo_needs_stops_it_naming_the_gate_and_why(
     tmp_path: Path, mlflow_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     gates = {
@@ -85,12 +85,9 @@ def test_a_refused_promotion_the_demo_needs_stops_it_naming_the_gate_and_why(
     x = frame.select("x").to_pandas()
     model = LogisticRegression().fit(x, frame["delayed"].to_numpy())
     registry = ModelRegistry(project, "dev")
-    version = registry.log_model(
-        model,
-        "flights_delay",
-        signature=infer_signature(x, model.predict_proba(x)),
-        input_example=x.head(3),
-        lineage=Lineage(holdout=Holdout("gold.holdout", lake.version("gold.holdout"), "delayed")),
+    holdout = Holdout("gold.holdout", lake.version("gold.holdout"), "delayed")
+    version = log_fitted(
+        registry, model, "flights_delay", x, proba=True, lineage=Lineage(holdout=holdout)
     ).version
 
     _promote(registry, version, "staging", needed_by="its promotion to production")

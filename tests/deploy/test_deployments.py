@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from _git_kit import commit, git, mark, new_repo, write_code
 
+from _kit.loops import looping, wait_until
 from lakestack.config import load_project
 from lakestack.deploy import (
     DeployedScheduler,
@@ -154,20 +154,12 @@ def test_the_deployed_scheduler_loop_runs_triggers_and_holds_the_environment_loc
     deploy(load_project(folder), "staging")
     project = load_project(folder)
     scheduler = DeployedScheduler(project, "staging")
-    stop = threading.Event()
-    thread = threading.Thread(target=scheduler.run_forever, args=(0.05, stop))
-    thread.start()
-    try:
+    with looping(scheduler.run_forever):
         trigger(project, "hello", "test", env="staging")
-        deadline = time.monotonic() + 120
-        while not scheduler.results and time.monotonic() < deadline:
-            stop.wait(0.05)
+        wait_until(lambda: scheduler.results)
         # one scheduler per environment, deployed or not
         with pytest.raises(PipelineError, match="a scheduler of 'staging' is already running"):
             Scheduler(project, "staging").run_forever(0.05, threading.Event())
-    finally:
-        stop.set()
-        thread.join(60)
     assert [r.status for r in scheduler.results] == ["succeeded"]
     assert mark(folder, "staging") == "A:one"
     later = threading.Event()

@@ -13,6 +13,7 @@ import pandas as pd
 from starlette.testclient import TestClient
 
 from _kit import write_project
+from _kit.models import log_fitted
 from lakestack.registry import ModelRegistry
 from lakestack.serving import endpoint_app
 
@@ -30,7 +31,6 @@ def _until(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
 def test_an_endpoint_before_its_model_waits_then_serves_when_the_alias_appears(
     tmp_path: Path, mlflow_db: Path
 ) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     endpoint = {"model": "churn", "poll_interval_s": 0.2, "log_interval_s": 0.2}
@@ -60,13 +60,8 @@ def test_an_endpoint_before_its_model_waits_then_serves_when_the_alias_appears(
         y = (x["x1"] - x["x2"] > 0).astype(int).to_numpy()
         model = LogisticRegression().fit(x, y)
         registry = ModelRegistry(project, "prod")
-        info = registry.log_model(
-            model,
-            "churn",
-            signature=infer_signature(x, model.predict_proba(x)),
-            input_example=x.head(3),
-            flavor_options={"pyfunc_predict_fn": "predict_proba"},
-        )
+        serve_proba = {"pyfunc_predict_fn": "predict_proba"}
+        info = log_fitted(registry, model, "churn", x, proba=True, flavor_options=serve_proba)
         registry.promote("churn", info.version, to="production", force=True, reason="first")
         ready = _until(
             lambda: (r := client.get("/ready")).status_code == 200 and r,

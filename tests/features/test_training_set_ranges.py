@@ -3,50 +3,18 @@ range of the feature table) equals the one-shot join: same rows, same order, sam
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 import pytest
+from _features_kit import create_join_tables
 from polars.testing import assert_frame_equal
 
 from lakestack.errors import FeatureError
 from lakestack.features import FeatureLookup, FeatureStore
 
 
-def _data(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    rng = np.random.default_rng(seed)
-    base = np.datetime64("2024-01-01T00:00:00", "us")
-    span = 30 * 24 * 3600 * 10**6
-    n = 5000
-    features = pl.DataFrame(
-        {
-            "key": rng.integers(0, 300, n),
-            "ts": base + rng.integers(0, span, n).astype("timedelta64[us]"),
-            "f0": rng.normal(size=n),
-            "f1": rng.integers(0, 100, n),
-        }
-    ).unique(["key", "ts"], keep="first", maintain_order=True)
-    static = pl.DataFrame({"cat": ["a", "b", "c"], "weight": [1.0, 2.0, 3.0]})
-    keys = rng.integers(-10, 330, 4000).astype(float)  # some keys have no feature rows
-    keys[::89] = np.nan
-    labels = pl.DataFrame(
-        {
-            "id": np.arange(4000),
-            "key": pl.Series(keys).fill_nan(None).cast(pl.Int64),
-            "ts": base + rng.integers(0, span, 4000).astype("timedelta64[us]"),
-            "cat": rng.choice(["a", "b", "c", "z"], 4000),
-        }
-    )
-    return labels, features, static
-
-
 @pytest.fixture
 def tables(store: FeatureStore) -> tuple[FeatureStore, pl.DataFrame]:
-    labels, features, static = _data(seed=3)
-    store.create_feature_table(
-        "features.f", data=features, primary_keys=["key"], timestamp_key="ts"
-    )
-    store.create_feature_table("features.static", data=static, primary_keys=["cat"])
-    return store, labels
+    return store, create_join_tables(store, seed=3)
 
 
 LOOKUPS = [

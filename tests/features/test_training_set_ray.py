@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import polars as pl
+from _features_kit import create_join_tables
 from polars.testing import assert_frame_equal
 
 from _kit.clusters import RayCluster
@@ -14,39 +13,9 @@ from lakestack.features import FeatureLookup, FeatureStore
 from lakestack.lake import Lake
 
 
-def _data(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    rng = np.random.default_rng(seed)
-    base = np.datetime64("2024-01-01T00:00:00", "us")
-    span = 30 * 24 * 3600 * 10**6
-    features = pl.DataFrame(
-        {
-            "key": rng.integers(0, 200, 6000),
-            "ts": base + rng.integers(0, span, 6000).astype("timedelta64[us]"),
-            "f0": rng.normal(size=6000),
-            "f1": rng.normal(size=6000),
-        }
-    ).unique(["key", "ts"], keep="first", maintain_order=True)
-    static = pl.DataFrame({"cat": ["a", "b", "c"], "weight": [1.0, 2.0, 3.0]})
-    keys = rng.integers(0, 220, 4000).astype(float)  # some keys have no features
-    keys[::97] = np.nan
-    labels = pl.DataFrame(
-        {
-            "id": np.arange(4000),
-            "key": pl.Series(keys).fill_nan(None).cast(pl.Int64),
-            "ts": base + rng.integers(0, span, 4000).astype("timedelta64[us]"),
-            "cat": rng.choice(["a", "b", "c", "z"], 4000),
-        }
-    )
-    return labels, features, static
-
-
 def test_the_join_on_ray_equals_the_local_join(tmp_path: Path, ray_cluster: RayCluster) -> None:
-    labels, features, static = _data()
     store = FeatureStore(Lake(tmp_path / "lake"))
-    store.create_feature_table(
-        "features.f", data=features, primary_keys=["key"], timestamp_key="ts"
-    )
-    store.create_feature_table("features.static", data=static, primary_keys=["cat"])
+    labels = create_join_tables(store, seed=0)
     lookups = [
         FeatureLookup("features.f", "key", timestamp_lookup_key="ts"),
         FeatureLookup("features.static", "cat"),

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from _monitor_kit import TABLE, at, batch, write_hours
 
+from _kit.models import log_fitted
 from lakestack.config import Project, load_project
 from lakestack.errors import MonitoringError
 from lakestack.lake import Lake
@@ -18,7 +19,6 @@ from lakestack.validation import infer_schema
 def test_drift_is_measured_against_the_production_versions_statistics(
     project: Project,
 ) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     from lakestack.registry import ModelRegistry
@@ -39,11 +39,9 @@ def test_drift_is_measured_against_the_production_versions_statistics(
     y = (train["prediction"] > 0.5).cast(pl.Int64).to_numpy()
     model = LogisticRegression().fit(x, y)
     registry = ModelRegistry(project, "dev")
-    info = registry.log_model(
-        model,
-        "flights",
-        signature=infer_signature(x, model.predict(x)),
-        lineage=Lineage(data_schema=infer_schema(train.select("x", "c"))),
+    schema = infer_schema(train.select("x", "c"))
+    info = log_fitted(
+        registry, model, "flights", x, example=False, lineage=Lineage(data_schema=schema)
     )
     registry.promote("flights", info.version, to="production", force=True, reason="test")
     result = run_monitor(project, "flights", "dev", now=at(0))

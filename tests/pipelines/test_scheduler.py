@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from _pipelines_kit import MakeProject, task
 
+from _kit.loops import looping, wait_until
 from lakestack.config import Project
 from lakestack.errors import PipelineError
 from lakestack.lake import Lake
@@ -133,18 +134,9 @@ def test_due_work_waits_while_the_job_runs(make_project: MakeProject) -> None:
 def test_run_forever_runs_triggers_in_the_background(make_project: MakeProject) -> None:
     project = make_project({"bg": {"tasks": [task("a", "add", params={"n": 3})]}})
     scheduler = Scheduler(project, "dev")
-    stop = threading.Event()
-    thread = threading.Thread(target=scheduler.run_forever, args=(0.05, stop))
-    thread.start()
-    try:
+    with looping(scheduler.run_forever):
         trigger(project, "bg", "from a test", env="dev")
-        for _ in range(600):
-            if scheduler.results:
-                break
-            stop.wait(0.05)
-    finally:
-        stop.set()
-        thread.join(60)
+        wait_until(lambda: scheduler.results)
     assert [r.output("a") for r in scheduler.results] == [3]
     with pytest.raises(PipelineError, match="already running"):
         lock = JobLock(project.state_dir / "dev" / "locks" / "_scheduler.lock")

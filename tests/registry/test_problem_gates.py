@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from _registry_kit import FEATURES, Kit, multiclass_frame, regression_frame
 
+from _kit.models import log_fitted
 from lakestack.errors import RegistryError
 from lakestack.registry import Holdout, Lineage
 
@@ -22,18 +23,9 @@ def _regressor(kind: str = "good", seed: int = 0) -> Any:
 
 
 def _log_regressor(kit: Kit, model: Any, **kwargs: Any) -> Any:
-    from mlflow.models import infer_signature
-
     x = regression_frame(50, 7).select(FEATURES).to_pandas()
     holdout = kit.holdout(frame=regression_frame(600, 1))
-    return kit.registry.log_model(
-        model,
-        kit.model,
-        signature=infer_signature(x, model.predict(x)),
-        input_example=x.head(3),
-        lineage=Lineage(holdout=holdout),
-        **kwargs,
-    )
+    return log_fitted(kit.registry, model, kit.model, x, lineage=Lineage(holdout=holdout), **kwargs)
 
 
 def test_a_regression_model_is_gated_on_regression_metrics_by_default(kit: Kit) -> None:
@@ -68,7 +60,6 @@ def test_a_metric_that_does_not_fit_the_recorded_problem_fails_its_gate(sqlite_k
 
 
 def test_a_multiclass_model_is_gated_on_its_class_probabilities(kit: Kit) -> None:
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
     reg = kit.configure(
@@ -87,12 +78,8 @@ def test_a_multiclass_model_is_gated_on_its_class_probabilities(kit: Kit) -> Non
         if shuffle:
             y = np.random.default_rng(seed).permutation(y)
         model = LogisticRegression(max_iter=500).fit(x, y)
-        return kit.registry.log_model(
-            model,
-            kit.model,
-            signature=infer_signature(x, model.predict_proba(x)),
-            input_example=x.head(3),
-            lineage=Lineage(holdout=holdout),
+        return log_fitted(
+            kit.registry, model, kit.model, x, proba=True, lineage=Lineage(holdout=holdout)
         )
 
     good = log(0)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from _kit import write_project
+from _kit.models import log_fitted
 from lakestack.config import Project
 from lakestack.registry import Lineage, ModelRegistry
 from lakestack.serving import ServerProcess
@@ -77,32 +78,37 @@ class Served:
         self.registry = ModelRegistry(self.project, "prod")
         return self.project
 
-    def log_with_features(self, model: Any, x: Any, spec: Any) -> int:
-        """Log `model` (trained on `x`) with a feature spec, as `production`; its version."""
-        from mlflow.models import infer_signature
+    def entity_features(self) -> tuple[pd.DataFrame, Any]:
+        """The feature table `features.ent` (x2, x3 by `eid` 1 to 3), published online, and a
+        training set of 90 labels (`eid`, x1) looking it up: its FEATURES and its spec."""
+        from lakestack.features import FeatureLookup, FeatureStore
 
-        info = self.registry.log_model(
-            model,
-            "tiny",
-            signature=infer_signature(x, model.predict(x)),
-            lineage=Lineage(feature_spec=spec),
+        with FeatureStore(self.project, "prod") as store:
+            entities = {"eid": [1, 2, 3], "x2": [0.5, -1.0, 2.0], "x3": [1.0, 0.0, -2.0]}
+            store.create_feature_table("features.ent", data=entities, primary_keys=["eid"])
+            store.publish("features.ent")
+            rng = np.random.default_rng(0)
+            labels = {"eid": rng.choice([1, 2, 3], 90).tolist(), "x1": rng.normal(size=90).tolist()}
+            lookup = FeatureLookup("features.ent", lookup_key="eid")
+            training = store.build_training_set(labels, [lookup])
+            return training.to_polars().to_pandas()[FEATURES], training.spec
+
+    def log_with_features(self, model: Any, x: Any, spec: Any, to: str = "production") -> int:
+        """Log `model` (trained on `x`) with a feature spec, as `to`; its version."""
+        info = log_fitted(
+            self.registry, model, "tiny", x, example=False, lineage=Lineage(feature_spec=spec)
         )
-        self.registry.promote("tiny", info.version, to="production", force=True, reason="test")
+        self.registry.promote("tiny", info.version, to=to, force=True, reason="test")
         return info.version
 
     def log_sklearn(self, seed: int = 0, *, promote: str | None = "production", **kw: Any) -> int:
-        from mlflow.models import infer_signature
         from sklearn.linear_model import LogisticRegression
 
         x = frame(200, seed)
         model = LogisticRegression().fit(x, labels(x, seed))
-        info = self.registry.log_model(
-            model,
-            "tiny",
-            signature=infer_signature(x, model.predict_proba(x)),
-            input_example=x.head(3),
-            flavor_options={"pyfunc_predict_fn": "predict_proba"},
-            **kw,
+        serve_proba = {"pyfunc_predict_fn": "predict_proba"}
+        info = log_fitted(
+            self.registry, model, "tiny", x, proba=True, flavor_options=serve_proba, **kw
         )
         if promote:
             self.registry.promote("tiny", info.version, to=promote, force=True, reason="test")

@@ -20,7 +20,6 @@ from tritonclient.utils import InferenceServerException
 
 from _kit.access import write_access_project
 from lakestack.access import acting_as, create_token, grant_role, revoke_role
-from lakestack.features import FeatureLookup, FeatureStore
 from lakestack.lake import Lake
 from lakestack.serving import ServerProcess, inference_table
 
@@ -32,30 +31,11 @@ def _models_with_features(served: Served) -> list[Any]:
     """Two versions looking x2, x3 up by `eid`: v1 `production`, v2 `staging`."""
     from sklearn.linear_model import LogisticRegression
 
-    store = FeatureStore(served.project, "prod")
-    entities = {"eid": [1, 2, 3], "x2": [0.5, -1.0, 2.0], "x3": [1.0, 0.0, -2.0]}
-    store.create_feature_table("features.ent", data=entities, primary_keys=["eid"])
-    store.publish("features.ent")
-    rng = np.random.default_rng(0)
-    labels = {"eid": rng.choice([1, 2, 3], 90).tolist(), "x1": rng.normal(size=90).tolist()}
-    training = store.build_training_set(labels, [FeatureLookup("features.ent", lookup_key="eid")])
-    x = training.to_polars().to_pandas()[FEATURES]
-    store.close()
+    x, spec = served.entity_features()
     models = []
     for alias, target in (("production", x["x1"] + x["x2"] > 0), ("staging", x["x3"] > 0)):
         model = LogisticRegression().fit(x, target.astype(int))
-        if alias == "production":
-            served.log_with_features(model, x, training.spec)
-        else:
-            from lakestack.registry import Lineage
-
-            info = served.registry.log_model(
-                model,
-                "tiny",
-                signature=infer_signature(x, model.predict(x)),
-                lineage=Lineage(feature_spec=training.spec),
-            )
-            served.registry.promote("tiny", info.version, to="staging", force=True, reason="t")
+        served.log_with_features(model, x, spec, to=alias)
         models.append(model)
     return models
 

@@ -20,19 +20,10 @@ from lakestack.serving._payload import Rows
 def test_keys_only_requests_are_filled_from_the_online_store(served: Served) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    store = FeatureStore(served.project, "prod")
-    entities = {"eid": [1, 2, 3], "x2": [0.5, -1.0, 2.0], "x3": [1.0, 0.0, -2.0]}
-    store.create_feature_table("features.ent", data=entities, primary_keys=["eid"])
-    store.publish("features.ent")
-    rng = np.random.default_rng(0)
-    labels = {"eid": rng.choice([1, 2, 3], 90).tolist(), "x1": rng.normal(size=90).tolist()}
-    training = store.build_training_set(labels, [FeatureLookup("features.ent", lookup_key="eid")])
-    frame = training.to_polars().to_pandas()
-    x = frame[FEATURES]
+    x, spec = served.entity_features()
     y = (x["x1"] + x["x2"] > 0).astype(int)
     model = LogisticRegression().fit(x, y)
-    served.log_with_features(model, x, training.spec)
-    store.close()
+    served.log_with_features(model, x, spec)
     project = served.configure(poll_interval_s=0)
     with TestClient(endpoint_app(project, "tiny", "prod")) as client:
         wait_ready(client)

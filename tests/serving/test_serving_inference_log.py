@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lakestack.lake import Lake
@@ -33,15 +33,17 @@ def _record(i: int) -> dict[str, object]:
 SCHEMA = InputSchema((Column("a", MLFLOW_TYPES["double"]), Column("b", MLFLOW_TYPES["long"])))
 
 
-def _log(lake: Lake, root: Path) -> InferenceLog:
-    return InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=3600)
+def _started(lake: Lake, root: Path, ids: Iterable[int] = ()) -> InferenceLog:
+    """A started log of the endpoint `ep` (flushed on demand only) that recorded `ids`."""
+    log = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=3600)
+    log.start()
+    for i in ids:
+        log.record(_record(i))
+    return log
 
 
 def test_records_land_typed_and_close_removes_the_spool(lake: Lake, tmp_path: Path) -> None:
-    log = _log(lake, tmp_path / "spool")
-    log.start()
-    for i in range(3):
-        log.record(_record(i))
+    log = _started(lake, tmp_path / "spool", range(3))
     log.close()
     table = lake.read(inference_table("ep"))
     assert table.schema.field("a").type == "double" and table.schema.field("b").type == "int64"
@@ -55,10 +57,7 @@ def test_a_crash_after_append_before_checkpoint_is_replayed_once(
     lake: Lake, tmp_path: Path
 ) -> None:
     root = tmp_path / "spool"
-    dead = _log(lake, root)
-    dead.start()
-    for i in range(10):
-        dead.record(_record(i))
+    dead = _started(lake, root, range(10))
     dead.flush()  # appended and checkpointed
     for i in range(10, 15):
         dead.record(_record(i))
@@ -68,8 +67,7 @@ def test_a_crash_after_append_before_checkpoint_is_replayed_once(
         inference_rows([_record(i) for i in range(10, 13)], "ep", dead._types),
     )
     _die(dead)
-    fresh = _log(lake, root)
-    fresh.start()  # replays in the background; closing waits for it
+    fresh = _started(lake, root)  # replays in the background; closing waits for it
     fresh.close()
     assert fresh.replayed == 5
     ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
@@ -79,11 +77,8 @@ def test_a_crash_after_append_before_checkpoint_is_replayed_once(
 
 def test_a_live_process_spool_is_not_replayed(lake: Lake, tmp_path: Path) -> None:
     root = tmp_path / "spool"
-    alive = _log(lake, root)
-    alive.start()
-    alive.record(_record(1))
-    other = _log(lake, root)
-    other.start()
+    alive = _started(lake, root, [1])
+    other = _started(lake, root)
     other.close()
     assert other.replayed == 0
     alive.close()
@@ -129,8 +124,7 @@ def test_a_record_that_cannot_be_written_is_set_aside_and_blocks_nothing(
 ) -> None:
     """A record whose data does not fit its column (here one spooled by an older version)
     goes, intact and with its reason, to `inference.<endpoint>_rejected`; the others land."""
-    log = _log(lake, tmp_path / "spool")
-    log.start()
+    log = _started(lake, tmp_path / "spool")
     log.record(_record(0))
     poisoned = {**_record(1), "rows": [["not a number", 1]]}
     log.record(poisoned)
@@ -175,10 +169,7 @@ def test_a_replay_that_fails_at_start_is_retried_in_the_background(
     lake: Lake, tmp_path: Path
 ) -> None:
     root = tmp_path / "spool"
-    dead = _log(lake, root)
-    dead.start()
-    for i in range(3):
-        dead.record(_record(i))
+    dead = _started(lake, root, range(3))
     _die(dead)
     broken = _break_storage(lake)
     fresh = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=0.05)
@@ -196,14 +187,12 @@ def test_a_replay_that_fails_at_start_is_retried_in_the_background(
 
 def test_a_poisoned_spool_is_replayed_around_its_bad_record(lake: Lake, tmp_path: Path) -> None:
     root = tmp_path / "spool"
-    dead = _log(lake, root)
-    dead.start()
+    dead = _started(lake, root)
     dead.record(_record(0))
     dead.record({**_record(1), "rows": [[1.0, "twelve"]]})
     dead.record(_record(2))
     _die(dead)
-    fresh = _log(lake, root)
-    fresh.start()
+    fresh = _started(lake, root)
     fresh.close()
     ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
     assert ids == ["r0000", "r0002"]

@@ -61,6 +61,24 @@ def _on_ray(served: Served, cluster: RayCluster, **endpoint: Any) -> None:
     served.project = load_project(served.root)
 
 
+RayServer = Callable[[dict[str, Any]], ServerProcess]
+
+
+@pytest.fixture
+def serve_on_ray(
+    served: Served, ray_cluster: RayCluster, server_factory: Callable[..., ServerProcess]
+) -> RayServer:
+    """Start `lakestack serve` of a scikit-learn `tiny` on the cluster with these autoscaling
+    settings; its records reach Delta only when a replica goes (or at exit), not on a timer."""
+
+    def start(autoscaling: dict[str, Any]) -> ServerProcess:
+        served.log_sklearn()
+        _on_ray(served, ray_cluster, autoscaling=autoscaling, log_interval_s=3600)
+        return server_factory(served.project).start(timeout=300)
+
+    return start
+
+
 def _replicas(ray: Any) -> dict[str, int]:
     """The endpoint's replicas by state (`RUNNING`, `STARTING`, `STOPPING`, ...)."""
     from ray import serve
@@ -128,16 +146,11 @@ def _logged(served: Served) -> Counter[str]:
 
 
 def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
-    served: Served,
-    ray_cluster: RayCluster,
-    ray_client: Any,
-    server_factory: Callable[..., ServerProcess],
+    served: Served, ray_client: Any, serve_on_ray: RayServer
 ) -> None:
-    served.log_sklearn()
-    _on_ray(
-        served,
-        ray_cluster,
-        autoscaling={
+    # its probe of /ready starts a replica (which may be gone again, idle, by the next line)
+    server = serve_on_ray(
+        {
             "min_replicas": 0,
             "max_replicas": 2,
             "target_ongoing_requests": 1,
@@ -145,11 +158,8 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
             "downscale_delay_s": 2,
             "look_back_period_s": 2,
             "replica_cpus": 0.5,
-        },
-        log_interval_s=3600,  # a replica's records reach Delta when Serve removes it
+        }
     )
-    # its probe of /ready starts a replica (which may be gone again, idle, by the next line)
-    server = server_factory(served.project).start(timeout=300)
     load = _Load(server.url + "/invocations", threads=8)
     try:
         _until(lambda: _running(ray_client) == 2, "a second replica under load")
@@ -174,19 +184,10 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
 
 
 def test_a_replica_killed_under_load_loses_no_acknowledged_record(
-    served: Served,
-    ray_cluster: RayCluster,
-    ray_client: Any,
-    server_factory: Callable[..., ServerProcess],
+    served: Served, ray_client: Any, serve_on_ray: RayServer
 ) -> None:
-    served.log_sklearn()
-    _on_ray(
-        served,
-        ray_cluster,
-        autoscaling={"min_replicas": 2, "max_replicas": 2, "replica_cpus": 0.5},
-        log_interval_s=3600,  # nothing reaches Delta before the kill: only its spool has it
-    )
-    server = server_factory(served.project).start(timeout=300)
+    # nothing reaches Delta before the kill: only the replica's spool has it
+    server = serve_on_ray({"min_replicas": 2, "max_replicas": 2, "replica_cpus": 0.5})
     _until(lambda: _running(ray_client) == 2, "two replicas")
     load = _Load(server.url + "/invocations", threads=6)
     try:
