@@ -8,6 +8,16 @@ Example:
 
 from __future__ import annotations
 
+from lakestack.config._deploy import DeployTargetConfig
+from lakestack.config._gates import (
+    GatesConfig,
+    InfrastructureGateConfig,
+    MetricThreshold,
+    ModelConfig,
+    RegressionGateConfig,
+    SliceGateConfig,
+    ThresholdGatesConfig,
+)
 from lakestack.config._load import (
     Problem,
     find_project_file,
@@ -17,29 +27,23 @@ from lakestack.config._load import (
 from lakestack.config._metric_checks import metric_misfits
 from lakestack.config._model import (
     AccessConfig,
-    AlertActionConfig,
-    AlertRuleConfig,
-    DeployTargetConfig,
     EndpointConfig,
     EnvironmentConfig,
-    GatesConfig,
     Grants,
-    InfrastructureGateConfig,
     JobConfig,
-    MetricThreshold,
-    ModelConfig,
-    MonitorBaselineConfig,
-    MonitorConfig,
-    MonitorLabelsConfig,
     PrincipalConfig,
     ProjectConfig,
     ProjectInfo,
-    RegressionGateConfig,
     Role,
-    SliceGateConfig,
     TaskConfig,
-    ThresholdGatesConfig,
     TriggerConfig,
+)
+from lakestack.config._monitors import (
+    AlertActionConfig,
+    AlertRuleConfig,
+    MonitorBaselineConfig,
+    MonitorConfig,
+    MonitorLabelsConfig,
 )
 from lakestack.config._project import (
     PROJECT_FILE,

@@ -15,47 +15,24 @@ from lakestack.config._base import Strict as _Strict
 from lakestack.config._base import check_name as _check_name
 from lakestack.config._deploy import DeployTargetConfig
 from lakestack.config._gates import (
-    GatesConfig,
-    InfrastructureGateConfig,
-    MetricThreshold,
     ModelConfig,
-    RegressionGateConfig,
-    SliceGateConfig,
-    ThresholdGatesConfig,
 )
 from lakestack.config._monitors import (
-    AlertActionConfig,
-    AlertRuleConfig,
-    MonitorBaselineConfig,
     MonitorConfig,
-    MonitorLabelsConfig,
 )
 from lakestack.config._scaling import AutoscalingConfig, ScalingConfig
 
 __all__ = [
     "AccessConfig",
-    "AlertActionConfig",
-    "AlertRuleConfig",
-    "DeployTargetConfig",
     "EndpointConfig",
     "EnvironmentConfig",
-    "GatesConfig",
     "Grants",
-    "InfrastructureGateConfig",
     "JobConfig",
-    "MetricThreshold",
-    "ModelConfig",
-    "MonitorBaselineConfig",
-    "MonitorConfig",
-    "MonitorLabelsConfig",
     "PrincipalConfig",
     "ProjectConfig",
     "ProjectInfo",
-    "RegressionGateConfig",
     "Role",
-    "SliceGateConfig",
     "TaskConfig",
-    "ThresholdGatesConfig",
     "TriggerConfig",
     "dag_problems",
 ]

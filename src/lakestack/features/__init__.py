@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from lakestack.features._online import (
+from lakestack.features._online._base import (
     OnlineStore,
     PublishState,
     open_online_store,

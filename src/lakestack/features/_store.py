@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError
 from lakestack.features import _lookup, _publish, _tables, _training_set
-from lakestack.features._online import OnlineStore, PublishState, open_online_store
+from lakestack.features._online._base import OnlineStore, PublishState, open_online_store
 from lakestack.features._spec import FeatureLookup, FeatureSpec
 from lakestack.features._tables import FeatureTable
 from lakestack.features._training_set import TrainingSet

@@ -3,22 +3,6 @@
 Backends sit behind the small `OnlineStore` protocol and are picked by the URI's scheme:
 `sqlite://` (embedded, the default) and `redis://` (production). Adding one is adding a module
 and one `register_online_store` call.
+
+The protocol, the state of a published table and the registry of backends are in `_base`.
 """
-
-from __future__ import annotations
-
-from lakestack.features._online._base import (
-    OnlineStore,
-    PublishState,
-    open_online_store,
-    register_online_store,
-    schema_fingerprint,
-)
-
-__all__ = [
-    "OnlineStore",
-    "PublishState",
-    "open_online_store",
-    "register_online_store",
-    "schema_fingerprint",
-]
