@@ -71,13 +71,7 @@ class PrincipalView:
     granted: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "description": self.description,
-            "roles": self.roles,
-            "granted": self.granted,
-        }
+        return dict(self.__dict__)
 
 
 def _self_or_admin(project: Project, principal: str, env: str, obj: str) -> None:

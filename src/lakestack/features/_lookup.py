@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lakestack.errors import FeatureError
 from lakestack.features._data import to_arrow
-from lakestack.features._online import OnlineStore, PublishState
+from lakestack.features._online._base import OnlineStore, PublishState, published_state
 from lakestack.features._spec import FeatureSpec
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def lookup_online(
     import pyarrow.compute as pc
 
     if isinstance(target, str):
-        state = _state(store, target)
+        state = published_state(store, target)
         request = _key_table(keys, state.keys, target)
         asked = cast_keys(state, request, {})
         row = store.read([(target, asked)])[0]
@@ -97,7 +97,7 @@ def lookup_online(
     spec = target
     request = _key_table(keys, spec.key_columns, "the feature spec")
     times = _request_times(at, request.num_rows)
-    states = [_state(store, lookup.table) for lookup in spec.lookups]
+    states = [published_state(store, lookup.table) for lookup in spec.lookups]
     asks = []
     for lookup, state in zip(spec.lookups, states, strict=True):
         assert isinstance(lookup.lookup_key, dict)
@@ -198,13 +198,3 @@ def moment(value: datetime, t: pa.DataType) -> Any:
     if t.tz is None:
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _state(store: OnlineStore, table: str) -> PublishState:
-    state = store.state(table, cached=True)
-    if state is None:
-        raise FeatureError(
-            f"feature table {table} is not published to the online store {store.uri}; run "
-            f"`lakestack features publish {table}`"
-        )
-    return state

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError, LakeError
 from lakestack.features._lookup import cast_keys, moment
-from lakestack.features._online import OnlineStore, PublishState, schema_fingerprint
+from lakestack.features._online._base import OnlineStore, PublishState, schema_fingerprint
 from lakestack.features._tables import FeatureTable, get_feature_table
 from lakestack.lake import Lake
 
@@ -83,12 +83,7 @@ class Mismatch:
     online: Any
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "column": self.column,
-            "offline": self.offline,
-            "online": self.online,
-        }
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from lakestack.errors import LakeError, WriteConflictError
 from lakestack.lake._log import stable_history
@@ -30,10 +30,13 @@ __all__ = [
     "VacuumResult",
     "is_commit_conflict",
     "optimize_table",
+    "retry_conflicts",
     "vacuum_table",
 ]
 
 _OPTIMIZE_RETRIES = 5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,27 @@ def is_commit_conflict(exc: Exception) -> bool:
     return isinstance(exc, CommitFailedError) or "conflict" in text or "commit failed" in text
 
 
+def retry_conflicts(
+    attempt: Callable[[], T], retries: int, gave_up: Callable[[Exception], str]
+) -> T:
+    """`attempt()`, again after a jittered exponential backoff while it loses its commit to a
+    concurrent writer (`is_commit_conflict`), `retries` times at most.
+
+    Raises:
+        WriteConflictError: the last retry conflicted too; its message is `gave_up(error)`.
+    """
+    for n in range(retries + 1):
+        try:
+            return attempt()
+        except Exception as exc:
+            if not is_commit_conflict(exc):
+                raise
+            if n == retries:
+                raise WriteConflictError(gave_up(exc)) from exc
+            time.sleep(min(2.0, 0.05 * 2**n) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _optimize_version(open_table: Callable[[], DeltaTable], table: str, read_version: int) -> int:
     # The table object moves to the latest version after committing, which may include
     # concurrent appends; the compaction's own commit is the OPTIMIZE that read `read_version`.
@@ -151,52 +175,49 @@ def optimize_table(
             f"optimize {table}: target_size must be a positive number of bytes, got "
             f"{target_size}; leave it out for deltalake's default of 100 MiB"
         )
-    for attempt in range(_OPTIMIZE_RETRIES + 1):
+
+    def attempt() -> tuple[int, dict[str, Any]]:
+        """The version the compaction read, and deltalake's metrics of it."""
         delta = open_table()
         before = delta.version()
-        if zorder_by:
-            columns = [field.name for field in delta.schema().fields]
-            unknown = [c for c in zorder_by if c not in columns]
-            if unknown:
-                raise LakeError(
-                    f"optimize {table}: cannot Z-order by {', '.join(unknown)}: no such "
-                    f"column; the table's columns are {', '.join(columns)}"
-                )
-        try:
-            if zorder_by:
-                metrics = delta.optimize.z_order(
-                    list(zorder_by), target_size=target_size, commit_properties=properties
-                )
-            else:
-                metrics = delta.optimize.compact(
-                    target_size=target_size, commit_properties=properties
-                )
-        except Exception as exc:
-            if not is_commit_conflict(exc):
-                raise
-            if attempt == _OPTIMIZE_RETRIES:
-                raise WriteConflictError(
-                    f"optimize {table} in the {environment!r} lake kept conflicting with "
-                    f"concurrent writers after {_OPTIMIZE_RETRIES} retries: {exc}. Its data is "
-                    "unchanged; run it again when the table is quieter."
-                ) from exc
-            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-            continue
-        removed = int(metrics.get("numFilesRemoved", 0))
-        added = int(metrics.get("numFilesAdded", 0))
-        committed = bool(removed or added)
-        return OptimizeResult(
-            table=table,
-            environment=environment,
-            version=_optimize_version(open_table, table, before) if committed else before,
-            committed=committed,
-            files_removed=removed,
-            files_added=added,
-            bytes_removed=_total_size(metrics.get("filesRemoved")),
-            bytes_added=_total_size(metrics.get("filesAdded")),
-            zorder_by=tuple(zorder_by),
+        if not zorder_by:
+            metrics = delta.optimize.compact(target_size=target_size, commit_properties=properties)
+            return before, metrics
+        columns = [field.name for field in delta.schema().fields]
+        unknown = [c for c in zorder_by if c not in columns]
+        if unknown:
+            raise LakeError(
+                f"optimize {table}: cannot Z-order by {', '.join(unknown)}: no such "
+                f"column; the table's columns are {', '.join(columns)}"
+            )
+        metrics = delta.optimize.z_order(
+            list(zorder_by), target_size=target_size, commit_properties=properties
         )
-    raise AssertionError("unreachable")  # pragma: no cover
+        return before, metrics
+
+    before, metrics = retry_conflicts(
+        attempt,
+        _OPTIMIZE_RETRIES,
+        lambda exc: (
+            f"optimize {table} in the {environment!r} lake kept conflicting with "
+            f"concurrent writers after {_OPTIMIZE_RETRIES} retries: {exc}. Its data is "
+            "unchanged; run it again when the table is quieter."
+        ),
+    )
+    removed = int(metrics.get("numFilesRemoved", 0))
+    added = int(metrics.get("numFilesAdded", 0))
+    committed = bool(removed or added)
+    return OptimizeResult(
+        table=table,
+        environment=environment,
+        version=_optimize_version(open_table, table, before) if committed else before,
+        committed=committed,
+        files_removed=removed,
+        files_added=added,
+        bytes_removed=_total_size(metrics.get("filesRemoved")),
+        bytes_added=_total_size(metrics.get("filesAdded")),
+        zorder_by=tuple(zorder_by),
+    )
 
 
 def vacuum_table(

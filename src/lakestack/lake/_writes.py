@@ -7,14 +7,12 @@ afterwards; these functions only write, recording the write context through `pro
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakestack.errors import LakeError, TableExistsError, WriteConflictError
-from lakestack.lake._maintenance import is_commit_conflict
+from lakestack.lake._maintenance import is_commit_conflict, retry_conflicts
 from lakestack.lake._reads import open_table
 from lakestack.lake._schema import conform
 
@@ -220,35 +218,33 @@ def merge_table(
     import pyarrow as pa
 
     predicate = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
-    for attempt in range(_MERGE_RETRIES + 1):
+
+    def attempt() -> int:
         table = target.open()
         source, adds = conform(target.table, pa.schema(table.schema().to_arrow()), arrow)
-        try:
-            merger = table.merge(
-                source,
-                predicate=predicate,
-                source_alias="s",
-                target_alias="t",
-                merge_schema=adds,
-                commit_properties=target.properties("merge", 0),
-            )
-            merger = merger.when_matched_update_all().when_not_matched_insert_all()
-            if delete_unmatched:
-                merger = merger.when_not_matched_by_source_delete()
-            merger.execute()
-        except Exception as exc:
-            if not is_commit_conflict(exc):
-                raise
-            if attempt == _MERGE_RETRIES:
-                raise WriteConflictError(
-                    f"merge into {target.table} in the {target.environment!r} lake kept "
-                    f"conflicting with concurrent writers after {_MERGE_RETRIES} retries and was "
-                    f"not committed: {exc}. Nothing was written; run it again."
-                ) from exc
-            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-            continue
+        merger = table.merge(
+            source,
+            predicate=predicate,
+            source_alias="s",
+            target_alias="t",
+            merge_schema=adds,
+            commit_properties=target.properties("merge", 0),
+        )
+        merger = merger.when_matched_update_all().when_not_matched_insert_all()
+        if delete_unmatched:
+            merger = merger.when_not_matched_by_source_delete()
+        merger.execute()
         return table.version()
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return retry_conflicts(
+        attempt,
+        _MERGE_RETRIES,
+        lambda exc: (
+            f"merge into {target.table} in the {target.environment!r} lake kept "
+            f"conflicting with concurrent writers after {_MERGE_RETRIES} retries and was "
+            f"not committed: {exc}. Nothing was written; run it again."
+        ),
+    )
 
 
 def delete_rows(table: DeltaTable, target: WriteTarget, predicate: str) -> int:

@@ -8,6 +8,7 @@ log and webhook actions are told so.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -78,38 +79,33 @@ def evaluate_alerts(
     records: list[dict[str, object]] = []
     failures: list[str] = []
     for rule in config.alerts:
-        result = conditions[rule.name].evaluate(frames[conditions[rule.name].table])
+        condition = conditions[rule.name]
+        result = condition.evaluate(frames[condition.table])
         current = open_alerts.get(rule.name)
-        if result.holds and current is None:
-            alert = Alert(
-                alert_id=uuid.uuid4().hex,
-                monitor=name,
-                rule=rule.name,
-                condition=conditions[rule.name].text,
-                state="firing",
-                message=result.message,
-                value=result.value,
-                window_start=result.window_start,  # type: ignore[arg-type]
-                fired_at=now,
-                resolved_at=None,
-                environment=lake.environment,
-            )
-        elif not result.holds and current is not None:
-            alert = Alert(
+        if result.holds == (current is not None):
+            continue  # still firing, or still quiet
+        alert = Alert(
+            alert_id=uuid.uuid4().hex,
+            monitor=name,
+            rule=rule.name,
+            condition=condition.text,
+            state="firing",
+            message=result.message,
+            value=result.value,
+            window_start=result.window_start,  # type: ignore[arg-type]
+            fired_at=now,
+            resolved_at=None,
+            environment=lake.environment,
+        )
+        if current is not None:  # the episode that fired ends
+            alert = replace(
+                alert,
                 alert_id=str(current["alert_id"]),
-                monitor=name,
-                rule=rule.name,
-                condition=conditions[rule.name].text,
                 state="resolved",
-                message=result.message,
-                value=result.value,
                 window_start=current["window_start"],  # type: ignore[arg-type]
                 fired_at=current["fired_at"],  # type: ignore[arg-type]
                 resolved_at=now,
-                environment=lake.environment,
             )
-        else:
-            continue
         try:
             outcomes = [
                 run_action(alert, action, project)

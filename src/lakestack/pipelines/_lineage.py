@@ -40,18 +40,7 @@ class LineageEdge:
     at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "job": self.job,
-            "task": self.task,
-            "attempt": self.attempt,
-            "kind": self.kind,
-            "table": self.table,
-            "environment": self.environment,
-            "version": self.version,
-            "operation": self.operation,
-            "at": self.at.isoformat() if self.at else None,
-        }
+        return {**self.__dict__, "at": self.at.isoformat() if self.at else None}
 
 
 def _edges(tasks: list[TaskRun]) -> list[LineageEdge]:

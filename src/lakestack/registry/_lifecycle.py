@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lakestack.errors import GateFailedError, RegistryError
 from lakestack.registry._gates import evaluate_gates, read_holdout
 from lakestack.registry._lock import model_lock
-from lakestack.registry._tracking import ensure_experiment, ensure_registered_model, to_info
+from lakestack.registry._tracking import create_version, ensure_experiment, to_info
 from lakestack.registry._transitions import (
     append_transition,
     new_transition,
@@ -298,16 +298,14 @@ def copy_version(
         client.log_model_artifacts(logged.model_id, str(Path(local)))
     client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     client.set_terminated(run_id, "FINISHED")
-    ensure_registered_model(client, model, target.model_config(model).description)
-    mv = client.create_model_version(
+    mv = create_version(
+        client,
         model,
-        # The artifact location, not models:/<id>: MLflow's SQL registry resolves a models:/
-        # source through the global tracking URI, which is not this environment's.
-        source=logged.artifact_location,
+        logged,
         run_id=run_id,
         tags=tags,
-        description=source.description or None,
-        model_id=logged.model_id,
+        description=source.description,
+        model_description=target.model_config(model).description,
     )
     copied = to_info(mv)
     append_transition(

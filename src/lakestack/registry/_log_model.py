@@ -18,8 +18,8 @@ from lakestack.registry._loader import LINEAGE_DIR
 from lakestack.registry._problem import ModelProblem, model_evidence
 from lakestack.registry._tracking import (
     check_model_name,
+    create_version,
     ensure_experiment,
-    ensure_registered_model,
     to_info,
 )
 from lakestack.registry._types import TAG_PREFIX, Holdout, Lineage, ModelVersionInfo
@@ -370,16 +370,14 @@ def _register(
                     (path / LINEAGE_DIR / file).write_text(text, encoding="utf-8")
             client.log_model_artifacts(logged.model_id, str(path))
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
-        ensure_registered_model(client, name, reg.model_config(name).description)
-        mv = client.create_model_version(
+        mv = create_version(
+            client,
             name,
-            # The artifact location, not models:/<id>: MLflow's SQL registry resolves a models:/
-            # source through the global tracking URI, which is not this environment's.
-            source=logged.artifact_location,
+            logged,
             run_id=run_id,
             tags=tags,
-            description=description or None,
-            model_id=logged.model_id,
+            description=description,
+            model_description=reg.model_config(name).description,
         )
     except Exception as exc:
         client.set_terminated(run_id, "FAILED")

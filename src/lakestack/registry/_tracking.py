@@ -19,11 +19,14 @@ from lakestack.registry._types import STAGES, ModelVersionInfo
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import LoggedModel
+    from mlflow.entities.model_registry import ModelVersion
 
     from lakestack.config import Environment
 
 __all__ = [
     "artifact_root",
+    "create_version",
     "ensure_experiment",
     "ensure_registered_model",
     "local_state_dir",
@@ -119,6 +122,31 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str = 
             getattr(exc, "error_code", "")
         ):
             raise
+
+
+def create_version(
+    client: MlflowClient,
+    name: str,
+    logged: LoggedModel,
+    *,
+    run_id: str,
+    tags: dict[str, str],
+    description: str,
+    model_description: str,
+) -> ModelVersion:
+    """Register the finalized `logged` as a new version of `name` (the registered model is
+    created, with `model_description`, if it does not exist)."""
+    ensure_registered_model(client, name, model_description)
+    return client.create_model_version(
+        name,
+        # The artifact location, not models:/<id>: MLflow's SQL registry resolves a models:/
+        # source through the global tracking URI, which is not this environment's.
+        source=logged.artifact_location,
+        run_id=run_id,
+        tags=tags,
+        description=description or None,
+        model_id=logged.model_id,
+    )
 
 
 def check_model_name(name: str) -> str:

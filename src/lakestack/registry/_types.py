@@ -413,13 +413,7 @@ class Promotion:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model,
-            "version": self.version,
-            "stage": self.stage,
-            "environment": self.environment,
-            "previous_version": self.previous_version,
-            "applied": self.applied,
-            "forced": self.forced,
+            **self.__dict__,
             "report": self.report.to_dict(),
             "transition": None if self.transition is None else self.transition.to_dict(),
         }

@@ -15,7 +15,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lakestack.serving._payload import Rows
+from lakestack.serving._payload import Rows, missing_columns
 from lakestack.serving._schema import ServingInputError
 
 if TYPE_CHECKING:
@@ -100,11 +100,7 @@ def fill_features(
     features = set(spec.feature_columns)
     not_features = [n for n in missing if n not in features]
     if not_features:
-        raise ServingInputError(
-            f"missing input column(s) {', '.join(map(repr, not_features))}; the model takes "
-            f"{', '.join(inputs)}",
-            kind="missing_column",
-        )
+        raise missing_columns(not_features, inputs)
     lacking = [k for k in spec.key_columns if k not in given]
     if lacking:
         raise ServingInputError(

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from lakestack.serving._model import ServedModel
     from lakestack.serving._state import ModelSlots
 
-__all__ = ["FORMATS", "MLFLOW_DOOR", "MlflowDoor", "Rows", "conform", "parse_body"]
+__all__ = [
+    "FORMATS",
+    "MLFLOW_DOOR",
+    "MlflowDoor",
+    "Rows",
+    "conform",
+    "missing_columns",
+    "parse_body",
+]
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -305,16 +313,21 @@ def conform(rows: Rows, schema: InputSchema | None, *, allow_missing: bool = Fal
     return Rows(list(names), ordered, rows.params, rows.format)
 
 
+def missing_columns(missing: list[str], names: list[str]) -> ServingInputError:
+    """The error of a request without the input columns `missing` of the model's `names`."""
+    return ServingInputError(
+        f"missing input column(s) {', '.join(map(repr, missing))}; the model takes "
+        f"{', '.join(names)}",
+        kind="missing_column",
+    )
+
+
 def _reordered(given: list[str], rows: list[list[Any]], names: list[str]) -> list[list[Any]]:
     """Rows of the columns `given` in the order of `names`, or the error naming the problem."""
     missing = [n for n in names if n not in given]
     extra = [n for n in given if n not in names]
     if missing:
-        raise ServingInputError(
-            f"missing input column(s) {', '.join(map(repr, missing))}; the model takes "
-            f"{', '.join(names)}",
-            kind="missing_column",
-        )
+        raise missing_columns(missing, names)
     if extra:
         raise ServingInputError(
             f"unknown input column(s) {', '.join(map(repr, extra))}; the model takes "

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 __all__ = [
     "OnlineStore",
     "PublishState",
+    "not_published",
     "open_online_store",
+    "published_state",
     "register_online_store",
     "schema_fingerprint",
 ]
@@ -172,3 +174,19 @@ def open_online_store(uri: str, namespace: str = "") -> OnlineStore:
         factory = backend
     store: OnlineStore = factory(uri, namespace)
     return store
+
+
+def not_published(table: str, uri: str) -> FeatureError:
+    """The error of a read of `table`, which the online store at `uri` does not hold."""
+    return FeatureError(
+        f"feature table {table} is not published to the online store {uri}; "
+        f"run `lakestack features publish {table}`"
+    )
+
+
+def published_state(store: OnlineStore, table: str) -> PublishState:
+    """What is published of `table` (a copy read recently will do); FeatureError if nothing."""
+    state = store.state(table, cached=True)
+    if state is None:
+        raise not_published(table, store.uri)
+    return state

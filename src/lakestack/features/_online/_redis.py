@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lakestack.errors import FeatureError
-from lakestack.features._online._base import PublishState
+from lakestack.features._online._base import PublishState, published_state
 from lakestack.features._online._codec import decode_column, encode_column
 
 if TYPE_CHECKING:
@@ -89,15 +89,6 @@ class RedisOnlineStore:
             return None
         state = PublishState.from_json(raw)
         self._cache[table] = (time.monotonic(), state)
-        return state
-
-    def _cached(self, table: str) -> PublishState:
-        state = self.state(table, cached=True)
-        if state is None:
-            raise FeatureError(
-                f"feature table {table} is not published to the online store {self.uri}; "
-                f"run `lakestack features publish {table}`"
-            )
         return state
 
     def tables(self) -> list[str]:
@@ -179,7 +170,7 @@ class RedisOnlineStore:
     # -- reads ------------------------------------------------------------------------------
 
     def read(self, requests: Sequence[tuple[str, pa.Table]]) -> list[pa.Table]:
-        states = [self._cached(table) for table, _ in requests]
+        states = [published_state(self, table) for table, _ in requests]
         keys = [self._keys(state, k) for state, (_, k) in zip(states, requests, strict=True)]
         if len(requests) == 1:
             results: list[Any] = [self._redis.mget(keys[0]) if keys[0] else []]

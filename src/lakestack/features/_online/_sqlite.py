@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakestack.errors import FeatureError
-from lakestack.features._online._base import PublishState
+from lakestack.features._online._base import PublishState, not_published
 from lakestack.features._online._codec import decode_column, encode_column, storage_type
 
 if TYPE_CHECKING:
@@ -187,10 +187,7 @@ class SqliteOnlineStore:
         for attempt in range(2):
             current = self._current(table, refresh=attempt > 0)
             if current is None:
-                raise FeatureError(
-                    f"feature table {table} is not published to the online store {self.uri}; "
-                    f"run `lakestack features publish {table}`"
-                )
+                raise not_published(table, self.uri)
             try:
                 return self._select(current[0], current[1], keys)
             except sqlite3.OperationalError:
