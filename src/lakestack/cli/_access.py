@@ -15,6 +15,7 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
     err_console,
     open_project,
@@ -23,30 +24,27 @@ from lakestack.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lakestack.config import Project
 
 __all__ = ["register"]
 
-access_app = typer.Typer(
-    help="Who may do what: principals, roles per environment, grants and tokens.",
-    no_args_is_help=True,
-)
-token_app = typer.Typer(
-    help="Bearer tokens: shown once, stored as hashes with an expiry.", no_args_is_help=True
-)
-audit_app = typer.Typer(
-    help="The audit log (system.audit) of an environment.", no_args_is_help=True
-)
+access_app = command_group("Who may do what: principals, roles per environment, grants and tokens.")
+token_app = command_group("Bearer tokens: shown once, stored as hashes with an expiry.")
+audit_app = command_group("The audit log (system.audit) of an environment.")
 
 PrincipalArg = Annotated[str, typer.Argument(help="The principal's name.")]
 RoleArg = Annotated[str, typer.Argument(help="reader, developer, deployer or admin.")]
 ReasonOption = Annotated[str, typer.Option(help="Why, recorded with the change.")]
 
 
-def _remote(project: Project, env: str | None) -> Any:
+def _open(project: Path | None, env: str | None) -> tuple[Project, Any]:
+    """The project, and the client of the environment's control plane (None without one)."""
     from lakestack.control_plane import remote_for
 
-    return remote_for(project, env)
+    proj = open_project(project)
+    return proj, remote_for(proj, env)
 
 
 def _when(value: Any) -> str:
@@ -81,8 +79,7 @@ def whoami(project: ProjectOption = None, env: EnvOption = None, json: JsonOptio
     """Show who you act as in an environment, how that is known, and your role there."""
     from lakestack.access import current_caller, role_of
 
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     if remote is not None:
         data = remote.whoami()
     else:
@@ -120,8 +117,7 @@ def grant(
     """Give a principal a role in an environment (admins only; audited)."""
     from lakestack.access import grant_role
 
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     if remote is not None:
         data = remote.grant(principal, role, reason)
     else:
@@ -140,8 +136,7 @@ def revoke(
     """End a principal's granted role in an environment (its lakestack.yaml role stays)."""
     from lakestack.access import revoke_role
 
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     data = (
         remote.revoke_grant(principal, reason)
         if remote is not None
@@ -177,8 +172,7 @@ def create_token(
     """Create a token; it is printed once and only its hash is kept."""
     from lakestack.access import create_token as create
 
-    proj = open_project(project)
-    remote = _remote(proj, env[0] if env else None)
+    proj, remote = _open(project, env[0] if env else None)
     if remote is not None:
         data = remote.create_token(principal, env, days, name)
     else:
@@ -208,8 +202,7 @@ def revoke_token(
     """Revoke a token in an environment (its principal or an admin may)."""
     from lakestack.access import revoke_token as revoke
 
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     data = (
         remote.revoke_token(token_id)
         if remote is not None
@@ -228,8 +221,7 @@ def list_tokens(
     """List the tokens of an environment (yours; an admin sees all). Never the tokens."""
     from lakestack.access import list_tokens as tokens
 
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     data = remote.tokens() if remote is not None else [t.to_dict() for t in tokens(proj, env)]
     if json:
         print_json(data)
@@ -264,8 +256,7 @@ def list_audit(
     json: JsonOption = False,
 ) -> None:
     """List the audit records of an environment, newest first."""
-    proj = open_project(project)
-    remote = _remote(proj, env)
+    proj, remote = _open(project, env)
     if remote is not None:
         data = remote.audit(principal=principal, action=action, outcome=outcome, limit=limit)
     else:

@@ -18,8 +18,12 @@ __all__ = [
     "EnvOption",
     "JsonOption",
     "ProjectOption",
+    "RunIdArg",
+    "TableArg",
+    "command_group",
     "console",
     "err_console",
+    "open_environment",
     "open_lake",
     "open_project",
     "plain",
@@ -49,6 +53,13 @@ EnvOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TableArg = Annotated[str, typer.Argument(help="schema.table")]
+RunIdArg = Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")]
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of subcommands (`lakestack tables ...`), which shows its help when run bare."""
+    return typer.Typer(help=help, no_args_is_help=True)
 
 
 def open_project(project: Path | None) -> Project:
@@ -56,6 +67,12 @@ def open_project(project: Path | None) -> Project:
     from lakestack.config import load_project
 
     return load_project(project)
+
+
+def open_environment(project: Path | None, env: str | None) -> tuple[Project, str]:
+    """The project, and the name of the environment `--env` names (or the default one)."""
+    proj = open_project(project)
+    return proj, proj.environment(env).name
 
 
 def open_lake(project: Path | None, env: str | None) -> Lake:

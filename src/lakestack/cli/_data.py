@@ -11,6 +11,7 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
     open_lake,
     plain,
@@ -25,9 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-data_app = typer.Typer(
-    help="Data validation: baselines, anomalies and drift.", no_args_is_help=True
-)
+data_app = command_group("Data validation: baselines, anomalies and drift.")
 
 WhereOption = Annotated[
     str | None,

@@ -12,19 +12,21 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
+    open_environment,
     open_project,
     print_json,
 )
 
 if TYPE_CHECKING:
-    from lakestack.deploy import Change, Deployment
+    from pathlib import Path
+
+    from lakestack.deploy import Change, Deployment, DeploymentLog
 
 __all__ = ["register"]
 
-deployments_app = typer.Typer(
-    help="Code versions deployed to an environment: list, show.", no_args_is_help=True
-)
+deployments_app = command_group("Code versions deployed to an environment: list, show.")
 
 _ACTION_STYLE = {"added": "green", "changed": "yellow", "removed": "red"}
 
@@ -133,6 +135,15 @@ def _deployments_table(title: str, rows: list[Deployment]) -> Table:
     return view
 
 
+def _deployment_log(project: Path | None, env: str | None) -> tuple[DeploymentLog, str]:
+    """The deployment log of the environment `--env` names, and that environment's name."""
+    from lakestack.deploy import DeploymentLog
+    from lakestack.lake import Lake
+
+    proj, environment = open_environment(project, env)
+    return DeploymentLog(Lake.for_environment(proj, environment)), environment
+
+
 @deployments_app.command("list")
 def list_deployments(
     limit: Annotated[int, typer.Option("-n", help="The most recent N.")] = 20,
@@ -141,12 +152,8 @@ def list_deployments(
     json: JsonOption = False,
 ) -> None:
     """The deployments of an environment, newest first."""
-    from lakestack.deploy import DeploymentLog
-    from lakestack.lake import Lake
-
-    proj = open_project(project)
-    environment = proj.environment(env).name
-    rows = DeploymentLog(Lake.for_environment(proj, environment)).all()[::-1][:limit]
+    log, environment = _deployment_log(project, env)
+    rows = log.all()[::-1][:limit]
     if json:
         print_json([d.to_dict() for d in rows])
         return
@@ -168,13 +175,9 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """One deployment: its commit, what it made active, and lakestack.yaml as committed."""
-    from lakestack.deploy import DeploymentLog
     from lakestack.errors import DeployError
-    from lakestack.lake import Lake
 
-    proj = open_project(project)
-    environment = proj.environment(env).name
-    log = DeploymentLog(Lake.for_environment(proj, environment))
+    log, environment = _deployment_log(project, env)
     found = log.get(deployment_id) if deployment_id else log.current()
     if found is None:
         raise DeployError(

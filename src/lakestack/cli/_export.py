@@ -12,7 +12,9 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
+    open_environment,
     open_project,
     print_json,
 )
@@ -20,9 +22,8 @@ from lakestack.errors import PipelineError
 
 __all__ = ["register", "run_step"]
 
-export_app = typer.Typer(
-    help="Export the project to other orchestrators: Airflow DAGs, Kubernetes manifests.",
-    no_args_is_help=True,
+export_app = command_group(
+    "Export the project to other orchestrators: Airflow DAGs, Kubernetes manifests."
 )
 
 
@@ -68,8 +69,7 @@ def airflow(
     """Write one Airflow DAG per job: a task per lakestack task, with its retries and timeout."""
     from lakestack.pipelines import AirflowExport, airflow_dags
 
-    proj = open_project(project)
-    environment = proj.environment(env).name
+    proj, environment = open_environment(project, env)
     export = AirflowExport(environment, project_dir or str(proj.root), lakestack)
     files = airflow_dags(proj, export, job or None)
     _report("airflow", _write(files, out or proj.root / "dags"), json)
@@ -92,8 +92,7 @@ def k8s(
     """Write a Dockerfile and manifests: endpoints, scheduled jobs, scheduler, monitor exporter."""
     from lakestack.pipelines import KubernetesExport, kubernetes_manifests
 
-    proj = open_project(project)
-    environment = proj.environment(env).name
+    proj, environment = open_environment(project, env)
     export = KubernetesExport(environment, image or f"{proj.name.lower()}:latest", namespace)
     files = kubernetes_manifests(proj, export)
     target = out or proj.root / "deploy" / "k8s" / environment

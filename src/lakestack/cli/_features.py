@@ -12,6 +12,8 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    TableArg,
+    command_group,
     console,
     open_project,
     plain,
@@ -25,9 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-features_app = typer.Typer(
-    help="Feature tables, their online store, and checks of one against the other.",
-    no_args_is_help=True,
+features_app = command_group(
+    "Feature tables, their online store, and checks of one against the other."
 )
 
 
@@ -65,7 +66,7 @@ def list_features(
 
 @features_app.command()
 def show(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -137,7 +138,7 @@ def _iso_time(text: str) -> datetime:
 
 @features_app.command()
 def publish(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     full: Annotated[bool, typer.Option("--full", help="Rewrite every key.")] = False,
     as_of: Annotated[
         datetime | None,
@@ -179,7 +180,7 @@ def publish(
 
 @features_app.command()
 def check(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     sample: Annotated[int, typer.Option(help="How many keys to compare.")] = 1000,
     seed: Annotated[int, typer.Option(help="The sample's random seed.")] = 0,
     project: ProjectOption = None,
@@ -221,7 +222,7 @@ def check(
 
 @features_app.command()
 def lookup(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     keys: Annotated[
         list[str],
         typer.Argument(help="Keys: values of a single-key table, or column=value pairs per row."),

@@ -12,6 +12,7 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
     open_project,
     plain,
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-models_app = typer.Typer(
-    help="Registered models: versions, stages (aliases), gated promotion, rollback, history.",
-    no_args_is_help=True,
+models_app = command_group(
+    "Registered models: versions, stages (aliases), gated promotion, rollback, history."
 )
 
 ModelArg = Annotated[str, typer.Argument(help="The registered model's name.")]

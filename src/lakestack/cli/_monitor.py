@@ -11,6 +11,7 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    command_group,
     console,
     open_lake,
     open_project,
@@ -20,9 +21,7 @@ from lakestack.cli._common import (
 
 __all__ = ["register"]
 
-monitor_app = typer.Typer(
-    help="Monitors: drift, quality and alerts per time window.", no_args_is_help=True
-)
+monitor_app = command_group("Monitors: drift, quality and alerts per time window.")
 NameArg = Annotated[str, typer.Argument(help="The monitor's name in lakestack.yaml.")]
 
 

@@ -14,6 +14,7 @@ from lakestack.cli._common import (
     ProjectOption,
     console,
     err_console,
+    open_environment,
     open_project,
     print_json,
 )
@@ -291,14 +292,13 @@ def trigger(
     from lakestack.control_plane import remote_for
     from lakestack.pipelines import trigger as queue_trigger
 
-    proj = open_project(project)
+    proj, environment = open_environment(project, env)
     remote = remote_for(proj, env)  # the environment's control plane queues it
     jobs = (
         remote.trigger(name, reason)["jobs"]
         if remote
         else queue_trigger(proj, name, reason, env=env)
     )
-    environment = proj.environment(env).name
     console.print(
         f"queued {name!r} for {', '.join(jobs)} in {environment}; "
         f"`lakestack scheduler --env {environment}` runs it"

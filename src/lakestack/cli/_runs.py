@@ -12,6 +12,9 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    RunIdArg,
+    TableArg,
+    command_group,
     console,
     err_console,
     open_project,
@@ -23,10 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["print_failure", "register", "seconds", "status_markup"]
 
-runs_app = typer.Typer(help="Runs of jobs: list, show, logs.", no_args_is_help=True)
-lineage_app = typer.Typer(
-    help="Lineage: which runs wrote and read which table versions.", no_args_is_help=True
-)
+runs_app = command_group("Runs of jobs: list, show, logs.")
+lineage_app = command_group("Lineage: which runs wrote and read which table versions.")
 
 _STYLE = {
     "succeeded": "green",
@@ -122,7 +123,7 @@ def list_runs(
 
 @runs_app.command()
 def show(
-    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")],
+    run_id: RunIdArg,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -154,7 +155,7 @@ def show(
 
 @runs_app.command()
 def logs(
-    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")],
+    run_id: RunIdArg,
     task: Annotated[str | None, typer.Option(help="Only this task's log.")] = None,
     project: ProjectOption = None,
     env: EnvOption = None,
@@ -185,7 +186,7 @@ def logs(
 
 @lineage_app.command("table")
 def lineage_table(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -226,7 +227,7 @@ def lineage_table(
 
 @lineage_app.command("run")
 def lineage_run(
-    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")],
+    run_id: RunIdArg,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,

@@ -11,6 +11,8 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    TableArg,
+    command_group,
     console,
     open_lake,
     plain,
@@ -19,7 +21,7 @@ from lakestack.cli._common import (
 
 __all__ = ["register"]
 
-tables_app = typer.Typer(help="The Delta tables of an environment's lake.", no_args_is_help=True)
+tables_app = command_group("The Delta tables of an environment's lake.")
 
 
 def _size(n: int) -> str:
@@ -67,7 +69,7 @@ def list_tables(
 
 @tables_app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,
@@ -100,7 +102,7 @@ def show(
 
 @tables_app.command()
 def history(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     limit: Annotated[int | None, typer.Option(help="Only the latest N commits.")] = None,
     project: ProjectOption = None,
     env: EnvOption = None,
@@ -166,7 +168,7 @@ def preview(
 
 @tables_app.command()
 def optimize(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     zorder_by: Annotated[
         str | None,
         typer.Option("--zorder-by", help="Comma-separated columns to cluster the data by."),
@@ -207,7 +209,7 @@ def optimize(
 
 @tables_app.command()
 def vacuum(
-    name: Annotated[str, typer.Argument(help="schema.table")],
+    name: TableArg,
     retain_hours: Annotated[
         int | None,
         typer.Option(
