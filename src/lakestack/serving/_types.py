@@ -283,29 +283,24 @@ def _same(text: str) -> Any:
     return text
 
 
-_I32, _I64 = 2**31, 2**63
+def _integer_type(name: str, bits: int) -> ValueType:
+    """MLflow's `integer` (32 bits) or `long` (64 bits): a signed integer of `bits` bits."""
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    return ValueType(
+        name,
+        f"an integer from {low} to {high} (MLflow `{name}`, {bits} bits)",
+        {"type": "integer", "minimum": low, "maximum": high},
+        f"int{bits}",
+        _integer(low, high),
+        _text_number,
+        numeric=True,
+        holds_null=False,
+    )
+
 
 BOOLEAN = ValueType("boolean", "true or false", {"type": "boolean"}, "bool", _boolean, _text_bool)
-INTEGER = ValueType(
-    "integer",
-    f"an integer from {-_I32} to {_I32 - 1} (MLflow `integer`, 32 bits)",
-    {"type": "integer", "minimum": -_I32, "maximum": _I32 - 1},
-    "int32",
-    _integer(-_I32, _I32 - 1),
-    _text_number,
-    numeric=True,
-    holds_null=False,
-)
-LONG = ValueType(
-    "long",
-    f"an integer from {-_I64} to {_I64 - 1} (MLflow `long`, 64 bits)",
-    {"type": "integer", "minimum": -_I64, "maximum": _I64 - 1},
-    "int64",
-    _integer(-_I64, _I64 - 1),
-    _text_number,
-    numeric=True,
-    holds_null=False,
-)
+INTEGER = _integer_type("integer", 32)
+LONG = _integer_type("long", 64)
 FLOAT = ValueType(
     "float",
     f"a finite number within +-{_F32_MAX:.8g} (MLflow `float`, 32 bits)",

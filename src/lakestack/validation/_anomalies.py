@@ -17,7 +17,7 @@ import polars as pl
 
 from lakestack.errors import DataValidationError
 from lakestack.validation._data import TableLike, as_frame, logical_type, select_columns
-from lakestack.validation._html import validation_page
+from lakestack.validation._html import validation_page, written
 from lakestack.validation._schema import ColumnSchema, LogicalType, Schema
 
 __all__ = [
@@ -172,10 +172,7 @@ class ValidationReport:
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML page; written to ``path`` if given."""
-        page = validation_page(self)
-        if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
-        return page
+        return written(validation_page(self), path)
 
 
 def validate(
@@ -361,19 +358,16 @@ def _out_of_range(
     opts: ValidationOptions,
 ) -> Anomaly:
     lo, hi = _bounds(col, opts)
-    share = outside / present
-    return Anomaly(
-        column=col.name,
-        kind=AnomalyKind.OUT_OF_RANGE,
-        severity=Severity.FAIL if share > opts.out_of_range_fail else Severity.WARN,
-        message=f"column {col.name!r} has {outside} of {present} values ({share:.2%}) outside "
-        f"the baseline range [{lo:.6g}, {hi:.6g}]; found [{low:.6g}, {high:.6g}]; "
-        f"FAIL above {opts.out_of_range_fail:.2%}",
-        expected=f"[{lo:.6g}, {hi:.6g}]",
-        found=f"[{low:.6g}, {high:.6g}]",
-        count=outside,
-        fraction=share,
-        threshold=opts.out_of_range_fail,
+    expected, found = f"[{lo:.6g}, {hi:.6g}]", f"[{low:.6g}, {high:.6g}]"
+    return _outside(
+        col,
+        AnomalyKind.OUT_OF_RANGE,
+        outside,
+        present,
+        opts.out_of_range_fail,
+        baseline=f"range {expected}; found {found}",
+        expected=expected,
+        found=found,
     )
 
 
@@ -388,20 +382,45 @@ def _unknown_category(
         .to_series()
         .to_list()
     )
-    share = unknown / present
     shown = ", ".join(repr(v) for v in examples)
+    known = len(col.categorical.values)
+    return _outside(
+        col,
+        AnomalyKind.UNKNOWN_CATEGORY,
+        unknown,
+        present,
+        opts.unknown_category_fail,
+        baseline=f"domain of {known} values, e.g. {shown}",
+        expected=f"one of {known} known values",
+        found=shown,
+    )
+
+
+def _outside(
+    col: ColumnSchema,
+    kind: AnomalyKind,
+    outside: int,
+    present: int,
+    fail: float,
+    *,
+    baseline: str,
+    expected: str,
+    found: str,
+) -> Anomaly:
+    """`outside` of the `present` values of `col` fall outside its `baseline` range or domain:
+    FAIL when their share is above `fail`, WARN up to it."""
+    share = outside / present
     return Anomaly(
         column=col.name,
-        kind=AnomalyKind.UNKNOWN_CATEGORY,
-        severity=Severity.FAIL if share > opts.unknown_category_fail else Severity.WARN,
-        message=f"column {col.name!r} has {unknown} of {present} values ({share:.2%}) outside "
-        f"the baseline domain of {len(col.categorical.values)} values, e.g. {shown}; "
-        f"FAIL above {opts.unknown_category_fail:.2%}",
-        expected=f"one of {len(col.categorical.values)} known values",
-        found=shown,
-        count=unknown,
+        kind=kind,
+        severity=Severity.FAIL if share > fail else Severity.WARN,
+        message=f"column {col.name!r} has {outside} of {present} values ({share:.2%}) outside "
+        f"the baseline {baseline}; FAIL above {fail:.2%}",
+        expected=expected,
+        found=found,
+        count=outside,
         fraction=share,
-        threshold=opts.unknown_category_fail,
+        threshold=fail,
     )
 
 

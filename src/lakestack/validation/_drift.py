@@ -20,7 +20,7 @@ import polars as pl
 from lakestack.errors import DataValidationError
 from lakestack.validation._bins import category_counts, ks_statistic, numeric_counts
 from lakestack.validation._data import TableLike, as_frame, finite_values, logical_type
-from lakestack.validation._html import drift_page
+from lakestack.validation._html import drift_page, written
 from lakestack.validation._metrics import chi_square, jensen_shannon, ks_p_value, psi
 from lakestack.validation._schema import ColumnSchema, Schema
 from lakestack.validation._stats import map_columns
@@ -225,10 +225,7 @@ class DriftReport:
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML page (inline SVG, no scripts); written to ``path`` if given."""
-        page = drift_page(self)
-        if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
-        return page
+        return written(drift_page(self), path)
 
 
 def compute_drift(

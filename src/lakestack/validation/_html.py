@@ -6,13 +6,14 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lakestack.validation._anomalies import ValidationReport
     from lakestack.validation._drift import ColumnDrift, DriftReport
 
-__all__ = ["bar_chart", "drift_page", "validation_page"]
+__all__ = ["bar_chart", "drift_page", "validation_page", "written"]
 
 _REFERENCE = "#8da2b8"
 _CURRENT = "#e8833a"
@@ -262,3 +263,10 @@ def _page(title: str, body: str) -> str:
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )
+
+
+def written(page: str, path: str | Path | None) -> str:
+    """`page`, after writing it to `path` when one is given (a report's `to_html`)."""
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
