@@ -1,4 +1,4 @@
-"""Background loops for tests: a `run_forever(interval, stop)` in a thread, and waiting on it."""
+"""Waiting in tests: a `run_forever(interval, stop)` loop in a thread, and on a condition."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 __all__ = ["looping", "wait_until"]
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -25,8 +28,15 @@ def looping(
         thread.join(60)
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 120.0) -> None:
-    """Return once `condition()` is true, or after `timeout` seconds (the caller asserts)."""
+def wait_until(
+    condition: Callable[[], T], what: str = "the condition", timeout: float = 120.0
+) -> T:
+    """The first true value of `condition()`, polled every 50 ms; an AssertionError naming
+    `what` once `timeout` seconds have passed without one."""
     deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         time.sleep(0.05)

@@ -3,29 +3,17 @@ says why, and it starts serving when the alias appears."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from starlette.testclient import TestClient
 
 from _kit import write_project
+from _kit.loops import wait_until
 from _kit.models import log_fitted
 from lakestack.registry import ModelRegistry
 from lakestack.serving import endpoint_app
-
-
-def _until(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def test_an_endpoint_before_its_model_waits_then_serves_when_the_alias_appears(
@@ -42,7 +30,7 @@ def test_an_endpoint_before_its_model_waits_then_serves_when_the_alias_appears(
         endpoints={"churn": endpoint},
     )
     with TestClient(endpoint_app(project, "churn", "prod")) as client:
-        waiting = _until(
+        waiting = wait_until(
             lambda: (r := client.get("/ready")).json().get("status") == "waiting" and r,
             "the endpoint says it waits",
         )
@@ -63,7 +51,7 @@ def test_an_endpoint_before_its_model_waits_then_serves_when_the_alias_appears(
         serve_proba = {"pyfunc_predict_fn": "predict_proba"}
         info = log_fitted(registry, model, "churn", x, proba=True, flavor_options=serve_proba)
         registry.promote("churn", info.version, to="production", force=True, reason="first")
-        ready = _until(
+        ready = wait_until(
             lambda: (r := client.get("/ready")).status_code == 200 and r,
             "the endpoint serves once the alias appears",
         )

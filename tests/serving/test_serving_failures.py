@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from _serving_kit import wait_ready
 from starlette.testclient import TestClient
 
+from _kit.loops import wait_until
 from lakestack.lake import Lake
 from lakestack.registry import LoadedModel
 from lakestack.serving import InferenceLog, create_app
@@ -91,21 +91,16 @@ def test_a_failing_replay_is_reported_and_never_keeps_the_endpoint_from_serving(
         create_app(lambda ref: _model(tmp_path), endpoint="ep", inference_log=log)
     ) as c:
         wait_ready(c)
-        _until(lambda: "replay" in str(c.get("/ready").json()["error"]))
+        wait_until(lambda: "replay" in str(c.get("/ready").json()["error"]), timeout=60)
         metrics = c.get("/metrics").text
         assert 'lakestack_inference_log_replay_pending{endpoint="ep"} 1.0' in metrics
         assert 'lakestack_inference_log_failures_total{endpoint="ep"} 0.0' not in metrics
         answered = c.post("/invocations", json={"inputs": {"a": [2.0]}})
         assert answered.status_code == 200  # served while the log cannot write
         broken.unlink()
-        _until(lambda: c.get("/ready").json()["inference_log"]["replay_pending"] is False)
-        _until(lambda: c.get("/ready").json()["error"] is None)
+        wait_until(
+            lambda: c.get("/ready").json()["inference_log"]["replay_pending"] is False, timeout=60
+        )
+        wait_until(lambda: c.get("/ready").json()["error"] is None, timeout=60)
     ids = {r["request_id"] for r in lake.read("inference.ep").to_pylist()}
     assert ids == {"old", answered.headers["X-Request-ID"]}
-
-
-def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)

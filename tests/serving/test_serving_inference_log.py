@@ -6,9 +6,10 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
+from _kit.loops import wait_until
 from lakestack.lake import Lake
 from lakestack.serving import MLFLOW_TYPES, Column, InferenceLog, InputSchema, inference_table
 from lakestack.serving._inference_rows import inference_rows
@@ -155,10 +156,10 @@ def test_a_storage_outage_is_retried_with_backoff_in_order(lake: Lake, tmp_path:
     log.start()
     for i in range(5):
         log.record(_record(i))
-    _wait_for(lambda: log.error is not None and log.failures >= 2)
+    wait_until(lambda: log.error is not None and log.failures >= 2, timeout=60)
     assert log.backlog == 5 and log.rejected == 0  # nothing dropped, nothing set aside
     broken.unlink()
-    _wait_for(lambda: log.backlog == 0 and log.error is None)
+    wait_until(lambda: log.backlog == 0 and log.error is None, timeout=60)
     log.close()
     ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
     assert ids == [f"r{i:04d}" for i in range(5)]
@@ -176,9 +177,9 @@ def test_a_replay_that_fails_at_start_is_retried_in_the_background(
     fresh.retry_max_s = 0.2
     fresh.start()  # returns although the replay cannot be written
     fresh.record(_record(3))
-    _wait_for(lambda: fresh.error is not None and "replay" in str(fresh.error))
+    wait_until(lambda: fresh.error is not None and "replay" in str(fresh.error), timeout=60)
     broken.unlink()
-    _wait_for(lambda: fresh.backlog == 0 and fresh.replayed == 3)
+    wait_until(lambda: fresh.backlog == 0 and fresh.replayed == 3, timeout=60)
     fresh.close()
     ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
     assert ids == [f"r{i:04d}" for i in range(4)]
@@ -205,20 +206,13 @@ def _die(log: InferenceLog) -> None:
 
     Its writer, done with its start (its own replay), then waits an hour and is never woken.
     """
-    _wait_for(lambda: not log.replay_pending)
+    wait_until(lambda: not log.replay_pending, timeout=60)
     spool = log._spool
     assert spool is not None
     os.close(spool._fd)
     os.close(spool._lock_fd)
     log._spool = None
     log._stop = True
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_the_table_compacts_itself_every_n_appends(lake: Lake, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from _serving_kit import Served
 
 from _kit.access import log_tiny_model, write_access_project
 from _kit.clusters import RayCluster
+from _kit.loops import wait_until
 from lakestack.config import load_project
 from lakestack.lake import Lake
 from lakestack.registry import ModelRegistry
@@ -93,13 +94,6 @@ def _running(ray: Any) -> int:
     return sum(n for state, n in _replicas(ray).items() if state.endswith("RUNNING"))
 
 
-def _until(condition: Callable[[], bool], what: str, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not in {timeout:.0f} s: {what}"
-        time.sleep(0.5)
-
-
 class _Load:
     """Client threads posting single-row requests until stopped; the ids answered 200."""
 
@@ -162,13 +156,15 @@ def test_replicas_rise_under_load_fall_to_zero_when_idle_and_flush_as_they_go(
     )
     load = _Load(server.url + "/invocations", threads=8)
     try:
-        _until(lambda: _running(ray_client) == 2, "a second replica under load")
-        _until(lambda: len(load.acknowledged) > 50, "answers from the replicas")
+        wait_until(lambda: _running(ray_client) == 2, "a second replica under load", timeout=300)
+        wait_until(lambda: len(load.acknowledged) > 50, "answers from the replicas", timeout=300)
     finally:
         load.stop()
-    _until(lambda: not any(_replicas(ray_client).values()), "no replica once idle")
+    wait_until(lambda: not any(_replicas(ray_client).values()), "no replica once idle", timeout=300)
     # `lakestack serve` logs what the autoscaler did
-    _until(lambda: "tiny replicas: none" in server.log_text(), "the scale-down in the log")
+    wait_until(
+        lambda: "tiny replicas: none" in server.log_text(), "the scale-down in the log", timeout=300
+    )
     assert "tiny replicas: {'RUNNING': 2}" in server.log_text()
     counts = _logged(served)  # the endpoint still runs: the removed replicas flushed
     assert [i for i in load.acknowledged if counts.get(i) != 1] == []
@@ -188,15 +184,25 @@ def test_a_replica_killed_under_load_loses_no_acknowledged_record(
 ) -> None:
     # nothing reaches Delta before the kill: only the replica's spool has it
     server = serve_on_ray({"min_replicas": 2, "max_replicas": 2, "replica_cpus": 0.5})
-    _until(lambda: _running(ray_client) == 2, "two replicas")
+    wait_until(lambda: _running(ray_client) == 2, "two replicas", timeout=300)
     load = _Load(server.url + "/invocations", threads=6)
     try:
-        _until(lambda: len({i[:16] for i in load.acknowledged}) == 2, "both replicas answer")
+        wait_until(
+            lambda: len({i[:16] for i in load.acknowledged}) == 2,
+            "both replicas answer",
+            timeout=300,
+        )
         victim = _a_replica_actor(ray_client)
         ray_client.kill(victim, no_restart=True)
         before = len(load.acknowledged)
-        _until(lambda: len(load.acknowledged) > before + 50, "answers after the kill")
-        _until(lambda: _running(ray_client) == 2, "a new replica in place of the killed one")
+        wait_until(
+            lambda: len(load.acknowledged) > before + 50, "answers after the kill", timeout=300
+        )
+        wait_until(
+            lambda: _running(ray_client) == 2,
+            "a new replica in place of the killed one",
+            timeout=300,
+        )
     finally:
         load.stop()
     assert stopped_gracefully_on_ray(server)

@@ -12,6 +12,7 @@ import numpy as np
 from _serving_kit import Served, frame, stopped_gracefully, wait_ready
 from starlette.testclient import TestClient
 
+from _kit.loops import wait_until
 from lakestack.lake import Lake
 from lakestack.serving import ServerProcess, endpoint_app, inference_table
 
@@ -44,11 +45,11 @@ def test_a_moved_alias_is_swapped_in_under_concurrent_load_with_no_failed_reques
     for t in threads:
         t.start()
     try:
-        _wait_for(lambda: len(answers) > 50)
+        wait_until(lambda: len(answers) > 50)
         v2 = served.log_sklearn(seed=1)  # moves `production` while the clients keep sending
-        _wait_for(lambda: httpx.get(server.url + "/ready").json()["version"] == v2)
+        wait_until(lambda: httpx.get(server.url + "/ready").json()["version"] == v2)
         answered = len(answers)
-        _wait_for(lambda: len(answers) > answered + 50)
+        wait_until(lambda: len(answers) > answered + 50)
     finally:
         stop.set()
         for t in threads:
@@ -65,13 +66,6 @@ def test_a_moved_alias_is_swapped_in_under_concurrent_load_with_no_failed_reques
     assert len(logged) == len(answers) and {r["model_version"] for r in logged} == {1, v2}
     for r in logged:
         assert r["status"] == 200
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_shadow_answers_are_logged_not_returned(served: Served) -> None:
