@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -98,6 +99,32 @@ def test_read_columns_filters_and_limit(lake: Lake) -> None:
     assert lake.read("silver.t", limit=2).num_rows == 2
     with pytest.raises(LakeError, match="has no column.*nope.*its columns: a, b"):
         lake.read("silver.t", columns=["nope"])
+
+
+def test_read_polars_without_filters_is_the_arrow_read(lake: Lake) -> None:
+    """Polars' own scan (no filters, no limit) gives `read`'s frame: partitions, a column added
+    later (null in older files), a timestamp with a zone, columns in the asked order, a version."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    first = {"day": ["a", "b"], "n": [1, 2], "ts": [at, at + timedelta(hours=1)]}
+    lake.append("silver.p", pa.table(first), partition_by=["day"])
+    lake.append("silver.p", {"day": ["a"], "n": [3], "ts": [at], "extra": [0.5]})
+    lake.append("silver.p", {"day": ["c"], "n": [4], "ts": [at]})
+    lake.create("silver.empty", pa.schema([("k", pa.string()), ("v", pa.float64())]))
+    for name, kwargs in [
+        ("silver.p", {}),
+        ("silver.p", {"columns": ["extra", "n"]}),
+        ("silver.p", {"version": 0}),
+        ("silver.p@1", {}),
+        ("silver.empty", {}),
+    ]:
+        expected = pl.from_arrow(lake.read(name, **kwargs))
+        got = lake.read_polars(name, **kwargs)
+        assert isinstance(expected, pl.DataFrame)
+        assert got.schema == expected.schema
+        assert got.sort(got.columns).equals(expected.sort(expected.columns)), (name, kwargs)
+    assert lake.read_polars("silver.p")["extra"].null_count() == 3
+    with pytest.raises(LakeError, match="has no column.*nope"):
+        lake.read_polars("silver.p", columns=["nope"])
 
 
 def test_time_travel_by_version_ref_and_timestamp(lake: Lake) -> None:
@@ -231,17 +258,45 @@ def test_catalog_lists_schema_rows_version_and_writer(lake: Lake) -> None:
     assert infos["silver.b"].to_dict()["columns"] == [{"name": "y", "type": "string"}]
 
 
+def test_catalog_follows_every_write_and_a_table_written_anew(lake: Lake) -> None:
+    """The catalog keeps tables open between calls: each call still sees the latest commit,
+    by this lake or another `Lake` object, and a table deleted and created again is new."""
+    lake.append("bronze.t", {"x": [1]})
+    assert (lake.info("bronze.t").version, lake.info("bronze.t").rows) == (0, 1)
+    other = Lake(lake.root, environment=lake.environment)
+    other.with_context(task="late").append("bronze.t", {"x": [2, 3]})
+    seen = lake.info("bronze.t")
+    assert (seen.version, seen.rows, seen.files) == (1, 3, 2)
+    assert seen.last_commit is not None and seen.last_commit.metadata["task"] == "late"
+    before = lake.version_key("bronze.t")
+    assert before is not None and before[2] == 1
+    other.overwrite("bronze.t", {"x": [9]})
+    assert lake.version_key("bronze.t") == (before[0], before[1], 2)
+    assert [i.rows for i in lake.catalog()] == [1]
+    shutil.rmtree(lake.path("bronze.t"))
+    assert lake.version_key("bronze.t") is None
+    with pytest.raises(TableNotFoundError):
+        lake.info("bronze.t")
+    other.append("bronze.t", {"x": [4, 5, 6, 7]})
+    again = lake.info("bronze.t")
+    assert (again.version, again.rows) == (0, 4)
+    key = lake.version_key("bronze.t")
+    assert key is not None and key[1] != before[1]
+
+
 def test_listeners_see_every_read_and_write_with_versions(lake: Lake) -> None:
     events: list[TableEvent] = []
     lake.add_listener(events.append)
     lake.append("bronze.t", {"x": [1]})
     lake.with_context(task="t").append("bronze.t", {"x": [2]})
     lake.read("bronze.t", version=0)
+    lake.read_polars("bronze.t")
     lake.merge("bronze.t", {"x": [3]}, keys=["x"])
     got = [(e.kind, e.table, e.version, e.operation) for e in events]
     assert got == [
         ("write", "bronze.t", 0, "append"),
         ("write", "bronze.t", 1, "append"),
         ("read", "bronze.t", 0, "read"),
+        ("read", "bronze.t", 1, "read"),
         ("write", "bronze.t", 2, "merge"),
     ]

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from lakestack.lake._catalog import TableInfo
+from lakestack.lake._catalog import TableInfo, VersionKey
 from lakestack.lake._changes import TableChange
 from lakestack.lake._events import TableEvent, TableListener
 from lakestack.lake._lake import Lake
@@ -35,6 +35,7 @@ __all__ = [
     "TableName",
     "TableRef",
     "VacuumResult",
+    "VersionKey",
     "WriteContext",
     "code_version",
     "delta_type",

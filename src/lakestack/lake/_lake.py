@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakestack.errors import EnvironmentAccessError, LakeError
+from lakestack.lake._catalog import TableCatalog
 from lakestack.lake._changes import TableChanges
 from lakestack.lake._events import TableEvent, TableListener
 from lakestack.lake._log import stable_history
 from lakestack.lake._maintenance import TableMaintenance
 from lakestack.lake._metadata import Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
-from lakestack.lake._reads import Filters, open_table, read_arrow
+from lakestack.lake._reads import Filters, open_table, read_arrow, read_frame
 from lakestack.lake._schema import to_arrow
-from lakestack.lake._storage import list_tables
 from lakestack.lake._storage import storage_options as storage_options_for
 from lakestack.lake._writes import (
     WriteTarget,
@@ -34,12 +34,11 @@ if TYPE_CHECKING:
 
     from lakestack.access import TableWriteGuard
     from lakestack.config import Environment, Project
-    from lakestack.lake._catalog import TableInfo
 
 __all__ = ["Lake"]
 
 
-class Lake(TableMaintenance, TableChanges):
+class Lake(TableCatalog, TableMaintenance, TableChanges):
     """The Delta tables of one environment.
 
     Every write records a `WriteContext` (environment, principal, run, job, task, code version)
@@ -456,12 +455,21 @@ class Lake(TableMaintenance, TableChanges):
         return table.to_pyarrow_dataset(), table.version()
 
     def read_polars(self, name: str | TableName | TableRef, **kwargs: Any) -> pl.DataFrame:
-        """`read` as a Polars DataFrame; the same arguments."""
+        """`read` as a Polars DataFrame; the same arguments. Without filters or a limit, Polars
+        reads the files itself (`read_frame`: the same frame, without Arrow's dataset)."""
         import polars as pl
 
-        frame = pl.from_arrow(self.read(name, **kwargs))
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        if kwargs.get("filters") or kwargs.get("limit") is not None:
+            frame = pl.from_arrow(self.read(name, **kwargs))
+            assert isinstance(frame, pl.DataFrame)
+            return frame
+        kwargs.pop("filters", None), kwargs.pop("limit", None)
+        columns, environment = kwargs.pop("columns", None), kwargs.get("environment")
+        table = self.open(name, **kwargs)
+        ref = name.name if isinstance(name, TableRef) else TableRef.parse(str(name)).name
+        result = read_frame(table, str(ref), columns=columns)
+        self._emit("read", environment or self.environment, str(ref), table.version(), "read")
+        return result
 
     def version(self, name: str | TableName, environment: str | None = None) -> int:
         """The table's latest version."""
@@ -481,19 +489,3 @@ class Lake(TableMaintenance, TableChanges):
             lambda: self._open(name, environment), str(TableName.parse(name)), limit
         )
         return [Commit.from_delta(e) for e in entries]
-
-    # -- catalog ----------------------------------------------------------------------------
-
-    def tables(self, schema: str | None = None) -> list[str]:
-        """The names of the tables in this lake (a local folder or an s3:// root), sorted."""
-        return list_tables(self.root, self.storage_options, schema)
-
-    def info(self, name: str | TableName, environment: str | None = None) -> TableInfo:
-        """Schema, rows, version, size and last writer of a table."""
-        from lakestack.lake._catalog import describe
-
-        return describe(self, name, environment)
-
-    def catalog(self, schema: str | None = None) -> list[TableInfo]:
-        """`info` of every table of this lake, sorted by name."""
-        return [self.info(name) for name in self.tables(schema)]
