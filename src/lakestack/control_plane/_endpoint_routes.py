@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lakestack.control_plane._memo import by_versions
 from lakestack.control_plane._session import Reader, Session, not_found
 from lakestack.control_plane._traffic import traffic_summary
 
@@ -112,15 +113,20 @@ def traffic(s: Reader, endpoint: str) -> dict[str, Any]:
     table = inference_table(endpoint)
     with s.acting():
         lake = Lake.for_environment(s.project, s.env)
-        if not lake.exists(table):
-            return {**traffic_summary(_no_rows()), "table": table}
-        names = set(lake.schema(table).names)
-        columns = [c for c in _TRAFFIC_COLUMNS if c in names]
-        frame = lake.read_polars(table, columns=columns)
+        versions = (lake.version_key(table),)
+        summary = by_versions("traffic", versions, lambda: _summary(lake, table))
+    return {**summary, "table": table}
+
+
+def _summary(lake: Any, table: str) -> dict[str, Any]:
+    if not lake.exists(table):
+        return traffic_summary(_no_rows())
+    names = set(lake.schema(table).names)
+    frame = lake.read_polars(table, columns=[c for c in _TRAFFIC_COLUMNS if c in names])
     for column in _TRAFFIC_COLUMNS:
         if column not in frame.columns:
             frame = frame.with_columns(_null(column))
-    return {**traffic_summary(frame), "table": table}
+    return traffic_summary(frame)
 
 
 _TRAFFIC_COLUMNS = ["request_id", "ts", "status", "latency_ms", "prediction", "model_version"]

@@ -8,6 +8,7 @@ import httpx
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from lakestack.control_plane._memo import by_versions
 from lakestack.control_plane._session import FastJSON, Reader, Session, Writer, not_found
 
 __all__ = ["router"]
@@ -197,11 +198,17 @@ def monitor_metrics(
 def monitor_dashboard(s: Reader, monitor: str) -> dict[str, Any]:
     """What the console's monitor page and `lakestack monitor report` draw."""
     from lakestack.lake import Lake
+    from lakestack.monitoring import dashboard_tables
     from lakestack.monitoring import monitor_dashboard as dashboard
 
     _known_monitor(s, monitor)
     with s.acting():
-        return dashboard(s.project, monitor, Lake.for_environment(s.project, s.env))
+        lake = Lake.for_environment(s.project, s.env)
+        versions = tuple(lake.version_key(t) for t in dashboard_tables(s.project, monitor))
+        answer: dict[str, Any] = by_versions(
+            ("dashboard", monitor), versions, lambda: dashboard(s.project, monitor, lake)
+        )
+    return answer
 
 
 @router.post("/monitors/{monitor}/runs", tags=["monitors"], summary="Process new windows now")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from lakestack.monitoring._actions import SINKS, Alert, AlertSink, register_sink, send_webhook
 from lakestack.monitoring._alerts import evaluate_alerts, read_alerts
-from lakestack.monitoring._dashboard import DRIFT_THRESHOLD, monitor_dashboard
+from lakestack.monitoring._dashboard import DRIFT_THRESHOLD, dashboard_tables, monitor_dashboard
 from lakestack.monitoring._exporter import serve_metrics
 from lakestack.monitoring._monitor import (
     MonitorResult,
@@ -42,6 +42,7 @@ __all__ = [
     "Evaluation",
     "MonitorResult",
     "Window",
+    "dashboard_tables",
     "evaluate_alerts",
     "html_report",
     "load_baseline",

@@ -16,6 +16,7 @@ from lakestack.monitoring._alerts import read_alerts
 from lakestack.monitoring._monitor import monitor_config
 from lakestack.monitoring._tables import metric_tables, read_or_none
 from lakestack.monitoring._windows import parse_window
+from lakestack.system_tables import ALERTS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from lakestack.config import MonitorConfig, Project
     from lakestack.lake import Lake
 
-__all__ = ["DRIFT_THRESHOLD", "monitor_dashboard"]
+__all__ = ["DRIFT_THRESHOLD", "dashboard_tables", "monitor_dashboard"]
 
 DRIFT_THRESHOLD = 0.2
 """The PSI above which a feature is drawn as drifting (the usual rule of thumb)."""
@@ -69,6 +70,20 @@ def monitor_dashboard(
         "quality": quality,
         "alerts": alerts,
     }
+
+
+def dashboard_tables(project: Project, monitor: str) -> list[str]:
+    """The tables `monitor_dashboard` reads for the monitor: its answer changes only with them.
+
+    Raises:
+        MonitoringError: an unknown monitor.
+    """
+    from lakestack.pipelines import RUNS_TABLE
+
+    config = monitor_config(project, monitor)
+    tables = metric_tables(monitor)
+    runs = [RUNS_TABLE] if _retrain_jobs(project, config) else []
+    return [ALERTS.name, tables["quality"], tables["drift"], config.table, *runs]
 
 
 def _iso(value: datetime | None) -> str | None:
