@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from lakestack.control_plane._local import local_request
 from lakestack.control_plane._memo import by_versions
 from lakestack.control_plane._session import Reader, Session, not_found
 from lakestack.control_plane._traffic import traffic_summary
@@ -96,7 +97,7 @@ def show_endpoint(s: Reader, endpoint: str) -> dict[str, Any]:
 
 def _ready(port: int) -> dict[str, Any] | None:
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1.0)
+        response = local_request("GET", port, "/ready", timeout=1.0)
     except httpx.HTTPError:
         return None
     body: dict[str, Any] = response.json() if response.content else {}
@@ -229,9 +230,10 @@ def _invoke(endpoint: str, port: int, request: Request, payload: Any, kind: str)
     if "authorization" in request.headers:  # an endpoint with `auth: token` checks the same token
         headers["Authorization"] = request.headers["authorization"]
     content = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-    url = f"http://127.0.0.1:{port}/invocations"
     try:
-        response = httpx.post(url, content=content, headers=headers, timeout=60.0)
+        response = local_request(
+            "POST", port, "/invocations", content=content, headers=headers, timeout=60.0
+        )
     except httpx.HTTPError as exc:
         raise HTTPException(
             503,

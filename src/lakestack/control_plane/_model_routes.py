@@ -8,6 +8,7 @@ import httpx
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from lakestack.control_plane._local import local_request
 from lakestack.control_plane._memo import by_versions
 from lakestack.control_plane._session import FastJSON, Reader, Session, Writer, not_found
 
@@ -148,7 +149,7 @@ def list_endpoints(s: Reader) -> list[dict[str, Any]]:
 def _health(port: int) -> str:
     """`up` when the endpoint answers /health on this host, else `down`."""
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
+        response = local_request("GET", port, "/health", timeout=0.5)
     except httpx.HTTPError:
         return "down"
     return "up" if response.status_code == 200 else "down"
