@@ -102,6 +102,23 @@ def test_a_value_that_does_not_fit_its_column_is_refused_and_blocks_nothing(
     }
 
 
+def test_an_integral_float_is_the_integer_it_equals(served: Served) -> None:
+    """JSON Schema reads 2.0 as an integer, so the document allows 2**53 written as a float;
+    the server takes it as that integer, and refuses a fraction or a value past 64 bits."""
+    served.log_typed({"n": "long", "x": "double"})
+    project = served.configure()
+    with TestClient(endpoint_app(project, "tiny", "prod")) as client:
+        wait_ready(client)
+        answers = [
+            client.post("/invocations", json={"dataframe_records": [{"n": n, "x": 1.0}]})
+            for n in (9007199254740992.0, 2.0**62, -(2.0**60), 2.5, 2.0**63)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 422, 422], answers[-1].text
+    logged = {r["request_id"]: r for r in _rows(project)}
+    sent = [logged[a.headers["X-Request-ID"]] for a in answers[:3]]
+    assert [r["n"] for r in sent] == [2**53, 2**62, -(2**60)]
+
+
 def test_a_null_integer_is_refused_with_the_reason(served: Served) -> None:
     """MLflow cannot hand a missing integer to a model, even in an optional column."""
     served.log_typed({"n": "long", "x": "double"}, optional=frozenset({"n", "x"}))

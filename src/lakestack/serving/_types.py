@@ -188,9 +188,11 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if not _is_number(value):
             raise ValueError
-        # a JSON number written with a point or an exponent, or past 64 bits, is parsed as a
-        # float: past 2**53 it may no longer be the integer the client wrote
-        if isinstance(value, float) and (not value.is_integer() or abs(value) >= _EXACT):
+        # JSON's 3.0 is the integer 3, as JSON Schema (and so the OpenAPI document) reads it;
+        # an integer literal too wide for 64 bits is parsed as a float, rounded onto a bound
+        if isinstance(value, float) and (
+            not value.is_integer() or (abs(value) >= _EXACT and value in (low, high))
+        ):
             raise ValueError
         number = int(value)
         if not low <= number <= high:
