@@ -66,3 +66,48 @@ def test_merge_conflicts_without_retries_fail_loudly_never_silently(tmp_path: Pa
     merges = [c for c in Lake(tmp_path).history("gold.counts") if c.operation == "MERGE"]
     # Every merge that reported success is committed; every other one raised.
     assert len(merges) == ok
+
+
+def test_readers_in_threads_share_the_open_table_and_each_sees_one_version(
+    tmp_path: Path,
+) -> None:
+    """Reads of a table's latest version share the table this process keeps open; while
+    another process appends one row per commit, every read (Arrow or Polars, from four
+    threads) holds exactly the rows of the version it reports to the listeners."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lakestack.lake import TableEvent
+
+    Lake(tmp_path).append("bronze.events", {"writer": [-1], "seq": [-1], "part": [-1]})
+    writer = subprocess.Popen(
+        [sys.executable, str(WRITER), "append", str(tmp_path), "0", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[tuple[int, int]] = []
+
+    def read(n: int) -> None:
+        events: list[TableEvent] = []
+        lake = Lake(tmp_path)
+        lake.add_listener(events.append)
+        rows = (
+            lake.read("bronze.events").num_rows
+            if n % 2
+            else lake.read_polars("bronze.events").height
+        )
+        seen.append((events[-1].version, rows))
+
+    with ThreadPoolExecutor(4) as pool:
+        n = 0
+        while writer.poll() is None:
+            list(pool.map(read, range(n, n + 8)))
+            n += 8
+    _, err = writer.communicate()
+    assert writer.returncode == 0, err[-3000:]
+    lake = Lake(tmp_path)
+    versions = [c.version for c in lake.history("bronze.events")]
+    rows_at = {v: lake.read("bronze.events", version=v).num_rows for v in versions}
+    assert len(seen) >= 8
+    assert all(rows == rows_at[version] for version, rows in seen), seen
+    assert max(v for v, _ in seen) <= max(rows_at)

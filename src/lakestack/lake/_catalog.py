@@ -10,18 +10,22 @@ first commit file (on a local lake) and its table id (in the log) tell the new t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakestack.lake._log import stable_history
 from lakestack.lake._metadata import Commit
-from lakestack.lake._names import TableName
+from lakestack.lake._names import TableName, TableRef
 from lakestack.lake._storage import is_object_store, list_tables
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pyarrow as pa
     from deltalake import DeltaTable
 
@@ -84,13 +88,22 @@ class _Lake(Protocol):
     environment: str
     storage_options: dict[str, str] | None
 
-    def open(self, name: TableName, *, environment: str | None = None) -> DeltaTable: ...
+    def open(
+        self,
+        name: str | TableName | TableRef,
+        *,
+        version: int | None = None,
+        as_of: datetime | str | None = None,
+        environment: str | None = None,
+    ) -> DeltaTable: ...
 
     def path(self, name: str | TableName, environment: str | None = None) -> str: ...
 
     def tables(self, schema: str | None = None) -> list[str]: ...
 
     def info(self, name: str | TableName, environment: str | None = None) -> TableInfo: ...
+
+    def latest(self, name: str | TableName) -> contextlib.AbstractContextManager[DeltaTable]: ...
 
 
 def describe(lake: _Lake, name: str | TableName, environment: str | None = None) -> TableInfo:
@@ -139,7 +152,7 @@ class _Open:
     """One table kept open, and its entry for the version it was described at."""
 
     table: DeltaTable
-    lock: threading.Lock
+    lock: threading.RLock
     log: tuple[int, int] | None
     key: VersionKey | None = None
     info: TableInfo | None = None
@@ -167,7 +180,7 @@ class _OpenTables:
         with self._lock:
             found = self._open.get(slot)
             if found is None or found.log != log:
-                found = self._open[slot] = _Open(table, threading.Lock(), log)
+                found = self._open[slot] = _Open(table, threading.RLock(), log)
             while len(self._open) > self._most:
                 self._open.popitem(last=False)
         return found
@@ -215,9 +228,38 @@ class TableCatalog:
                 held.key = _key(self, held.table, name)
             return held.info
 
+    @contextlib.contextmanager
+    def latest(self: _Lake, name: str | TableName) -> Iterator[DeltaTable]:
+        """The table kept open, brought to its latest version, for this block alone (other
+        threads asking for it wait): read it, do not pin it to another version.
+
+        Raises:
+            TableNotFoundError: no such table.
+        """
+        held = _OPEN.get(self, name)
+        with held.lock:
+            held.table.update_incremental()
+            yield held.table
+
     def catalog(self: _Lake, schema: str | None = None) -> list[TableInfo]:
         """`info` of every table of this lake, sorted by name."""
         return [self.info(name) for name in self.tables(schema)]
+
+    def _reading(
+        self: _Lake,
+        name: str | TableName | TableRef,
+        version: int | None,
+        as_of: datetime | str | None,
+        environment: str | None,
+    ) -> contextlib.AbstractContextManager[DeltaTable]:
+        """The table to read: the one kept open when the latest version of this lake's table
+        is asked (`latest`), else one opened at the version asked."""
+        ref = name if isinstance(name, TableRef) else TableRef.parse(str(name))
+        pins = (ref.version, ref.as_of, version, as_of)
+        if pins == (None,) * 4 and environment in (None, self.environment):
+            return self.latest(ref.name)
+        table = self.open(name, version=version, as_of=as_of, environment=environment)
+        return contextlib.nullcontext(table)
 
     def version_key(self: _Lake, name: str | TableName) -> VersionKey | None:
         """The key of the table's latest version (None when there is no such table): what is
@@ -225,9 +267,7 @@ class TableCatalog:
         from lakestack.errors import TableNotFoundError
 
         try:
-            held = _OPEN.get(self, name)
+            with self.latest(name) as table:
+                return _key(self, table, name)
         except TableNotFoundError:
             return None
-        with held.lock:
-            held.table.update_incremental()
-            return _key(self, held.table, name)

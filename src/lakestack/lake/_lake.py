@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Lake"]
 
+_PINS = ("version", "as_of", "environment")
+
 
 class Lake(TableCatalog, TableMaintenance, TableChanges):
     """The Delta tables of one environment.
@@ -425,10 +427,11 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
             TableNotFoundError: no such table.
             LakeError: an unknown column or a version that does not exist.
         """
-        table = self.open(name, version=version, as_of=as_of, environment=environment)
         ref = name.name if isinstance(name, TableRef) else TableRef.parse(str(name)).name
-        result = read_arrow(table, str(ref), columns=columns, filters=filters, limit=limit)
-        self._emit("read", environment or self.environment, str(ref), table.version(), "read")
+        with self._reading(name, version, as_of, environment) as table:
+            result = read_arrow(table, str(ref), columns=columns, filters=filters, limit=limit)
+            read = table.version()
+        self._emit("read", environment or self.environment, str(ref), read, "read")
         return result
 
     def scan(
@@ -463,23 +466,27 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
             frame = pl.from_arrow(self.read(name, **kwargs))
             assert isinstance(frame, pl.DataFrame)
             return frame
-        kwargs.pop("filters", None), kwargs.pop("limit", None)
-        columns, environment = kwargs.pop("columns", None), kwargs.get("environment")
-        table = self.open(name, **kwargs)
+        columns, pins = kwargs.pop("columns", None), [kwargs.pop(k, None) for k in _PINS]
+        if set(kwargs) - {"filters", "limit"}:
+            raise TypeError(f"read_polars() got unexpected arguments: {sorted(kwargs)}")
         ref = name.name if isinstance(name, TableRef) else TableRef.parse(str(name)).name
-        result = read_frame(table, str(ref), columns=columns)
-        self._emit("read", environment or self.environment, str(ref), table.version(), "read")
+        with self._reading(name, *pins) as table:
+            result = read_frame(table, str(ref), columns=columns)
+            read = table.version()
+        self._emit("read", pins[2] or self.environment, str(ref), read, "read")
         return result
 
     def version(self, name: str | TableName, environment: str | None = None) -> int:
         """The table's latest version."""
-        return self._open(name, environment).version()
+        with self._reading(TableName.parse(name), None, None, environment) as table:
+            return table.version()
 
     def schema(self, name: str | TableName, environment: str | None = None) -> pa.Schema:
         """The table's Arrow schema."""
         import pyarrow as pa
 
-        return pa.schema(self._open(name, environment).schema().to_arrow())
+        with self._reading(TableName.parse(name), None, None, environment) as table:
+            return pa.schema(table.schema().to_arrow())
 
     def history(
         self, name: str | TableName, *, limit: int | None = None, environment: str | None = None
