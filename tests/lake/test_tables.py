@@ -135,8 +135,15 @@ def test_time_travel_by_version_ref_and_timestamp(lake: Lake) -> None:
     assert lake.read("silver.t@0").num_rows == 1
     assert lake.read(TableRef.parse("silver.t@2")).num_rows == 3
     commits = {c.version: c.timestamp for c in lake.history("silver.t")}
-    pinned = lake.read("silver.t", as_of=commits[1] + timedelta(milliseconds=1))
-    assert pinned.num_rows == 2
+    # a commit's time as history shows it reads that commit (Delta's own travel goes by file
+    # times, a little later under load); a naive moment is UTC; before the first, a clear error
+    assert lake.read("silver.t", as_of=commits[1]).num_rows == 2
+    assert lake.read("silver.t", as_of=commits[2].replace(tzinfo=None)).num_rows == 3
+    assert lake.read(f"silver.t@{commits[0].isoformat()}").num_rows == 1
+    with pytest.raises(LakeError, match="has no version at .*its first commit is at"):
+        lake.read("silver.t", as_of=commits[0] - timedelta(seconds=1))
+    with pytest.raises(LakeError, match="is not a moment"):
+        lake.read("silver.t", as_of="yesterday")
     with pytest.raises(LakeError, match="has no version at 9"):
         lake.read("silver.t", version=9)
 

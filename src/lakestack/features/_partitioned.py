@@ -25,6 +25,7 @@ from lakestack.features._spec import FeatureLookup
 from lakestack.features._tables import get_feature_table
 from lakestack.features._training_set import TrainingSet, build_training_set
 from lakestack.lake import Lake
+from lakestack.ray_connect import connect_ray
 
 if TYPE_CHECKING:
     import numpy as np
@@ -193,7 +194,8 @@ def build_training_set_on_ray(
         The same training set as `build_training_set`, rows in the labels' order.
 
     Raises:
-        FeatureError: no lookups, fewer than one partition, or Ray is not installed.
+        FeatureError: no lookups, fewer than one partition, Ray is not installed, or the
+            cluster refused every connection.
     """
     split = _Split(lake, labels, lookups, partitions)
     try:
@@ -205,7 +207,13 @@ def build_training_set_on_ray(
     started = not ray.is_initialized()
     if started:
         target = None if address in (None, "ray") else address
-        ray.init(address=target, include_dashboard=False, log_to_driver=False)
+        try:
+            connect_ray(target)
+        except ConnectionError as exc:
+            raise FeatureError(
+                f"cannot connect to the Ray cluster at {address}: {exc}. Check that it runs and "
+                "that its client port is reachable (or build the training set locally)."
+            ) from exc
     try:
         task = ray.remote(_join_range).options(num_cpus=1, max_retries=2)
         rows, refs = [], []

@@ -11,7 +11,7 @@ from lakestack.errors import EnvironmentAccessError, LakeError
 from lakestack.lake._catalog import TableCatalog
 from lakestack.lake._changes import TableChanges
 from lakestack.lake._events import TableEvent, TableListener
-from lakestack.lake._log import stable_history
+from lakestack.lake._log import stable_history, version_at
 from lakestack.lake._maintenance import TableMaintenance
 from lakestack.lake._metadata import Commit, WriteContext, code_version
 from lakestack.lake._names import TableName, TableRef
@@ -390,13 +390,15 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
                 TableRef.parse(name), version=version, as_of=as_of, environment=environment
             )
         table = self._open(name, environment)
-        if version is not None or as_of is not None:
-            pin: int | datetime | str = version if version is not None else as_of  # type: ignore[assignment]
+        if version is None and as_of is not None:
+            label = str(TableName.parse(name))  # by `history`'s times, not Delta's file times
+            version = version_at(stable_history(lambda: table, label), as_of, label)
+        if version is not None:
             try:
-                table.load_as_version(pin)
+                table.load_as_version(version)
             except Exception as exc:
                 raise LakeError(
-                    f"table {TableName.parse(name)} has no version at {pin}: {exc}. "
+                    f"table {TableName.parse(name)} has no version at {version}: {exc}. "
                     "See `lakestack tables history` for its versions."
                 ) from exc
         return table

@@ -16,10 +16,9 @@ from typing import Any
 
 from lakestack.errors import PipelineError
 from lakestack.pipelines._worker import TaskOutcome, TaskRequest, execute
+from lakestack.ray_connect import connect_ray
 
 __all__ = ["RayEngine"]
-
-_CONNECT_TRIES = 4
 
 
 @dataclass
@@ -72,20 +71,14 @@ class RayEngine:
     def _connect(self) -> None:
         """Start or join Ray; a cluster that refuses a new client (still starting, busy) gets
         a few more tries before the run fails with the reason."""
-        for attempt in range(_CONNECT_TRIES):
-            try:
-                self._ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
-                return
-            except ConnectionError as exc:
-                if attempt == _CONNECT_TRIES - 1:
-                    raise PipelineError(
-                        f"cannot connect to the Ray cluster at {self._address}: {exc}. Check "
-                        "that it runs, that its client port is reachable, and (with token "
-                        "authentication) that RAY_AUTH_MODE and RAY_AUTH_TOKEN are set here."
-                    ) from exc
-                with contextlib.suppress(Exception):
-                    self._ray.shutdown()
-                time.sleep(2.0 * (attempt + 1))
+        try:
+            connect_ray(self._address)
+        except ConnectionError as exc:
+            raise PipelineError(
+                f"cannot connect to the Ray cluster at {self._address}: {exc}. Check "
+                "that it runs, that its client port is reachable, and (with token "
+                "authentication) that RAY_AUTH_MODE and RAY_AUTH_TOKEN are set here."
+            ) from exc
 
     def submit(self, request: TaskRequest) -> None:
         if self._remote is None:
