@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from _kit.clusters import RayCluster
 from _kit.loops import wait_until
 from lakestack.config import load_project
 from lakestack.lake import Lake
+from lakestack.ray_connect import connect_ray
 from lakestack.registry import ModelRegistry
 from lakestack.serving import ServerProcess, inference_table, spool_root
 
@@ -36,15 +36,7 @@ def ray_client(ray_cluster: RayCluster) -> Iterator[Any]:
     import ray
     from ray import serve
 
-    for attempt in range(4):  # a busy head may fail to start a client server: try again
-        try:
-            ray.init(address=ray_cluster.address, log_to_driver=False)
-            break
-        except ConnectionError:
-            if attempt == 3:
-                raise
-            ray.shutdown()
-            time.sleep(2.0 * (attempt + 1))
+    connect_ray(ray_cluster.address)  # a busy head may refuse a client: it tries again
     try:
         yield ray
     finally:  # a test that failed may have left its application and Serve's proxy behind
