@@ -14,6 +14,7 @@ from rich.table import Table
 from lakestack.cli._common import (
     EnvOption,
     JsonOption,
+    LimitOption,
     ProjectOption,
     command_group,
     console,
@@ -252,7 +253,7 @@ def list_audit(
         str | None, typer.Option(help="Only this action or those under it (model.promote).")
     ] = None,
     outcome: Annotated[str | None, typer.Option(help="allowed or denied.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 50,
+    limit: LimitOption = 50,
     json: JsonOption = False,
 ) -> None:
     """List the audit records of an environment, newest first."""

@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from lakestack.lake import Lake
 
 __all__ = [
+    "EngineOption",
     "EnvOption",
+    "HostOption",
     "JsonOption",
+    "LimitOption",
+    "LogLevelOption",
     "ProjectOption",
     "RunIdArg",
     "TableArg",
+    "TableVersionArg",
     "command_group",
     "console",
     "err_console",
@@ -54,7 +59,17 @@ EnvOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TableArg = Annotated[str, typer.Argument(help="schema.table")]
+TableVersionArg = Annotated[
+    str, typer.Argument(help="schema.table, or schema.table@version to time travel")
+]
 RunIdArg = Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")]
+LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many.")]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(help="local, ray or ray://host:port (default: the environment's engine)."),
+]
+HostOption = Annotated[str, typer.Option(help="The address to listen on.")]
+LogLevelOption = Annotated[str, typer.Option(help="uvicorn's log level.")]
 
 
 def command_group(help: str) -> typer.Typer:

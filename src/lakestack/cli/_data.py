@@ -11,6 +11,7 @@ from lakestack.cli._common import (
     EnvOption,
     JsonOption,
     ProjectOption,
+    TableVersionArg,
     command_group,
     console,
     open_lake,
@@ -60,7 +61,7 @@ def _load(
 
 @data_app.command()
 def profile(
-    table: Annotated[str, typer.Argument(help="schema.table or schema.table@version")],
+    table: TableVersionArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the schema JSON.")],
     where: WhereOption = None,
     columns: ColumnsOption = None,
@@ -79,7 +80,7 @@ def profile(
 
 @data_app.command("validate")
 def validate_table(
-    table: Annotated[str, typer.Argument(help="schema.table or schema.table@version")],
+    table: TableVersionArg,
     baseline: Annotated[Path, typer.Option(help="The baseline schema JSON (from `data profile`).")],
     where: WhereOption = None,
     columns: ColumnsOption = None,

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from lakestack.cli import _runs
 from lakestack.cli._common import (
+    EngineOption,
     EnvOption,
     JsonOption,
     ProjectOption,
@@ -117,9 +118,7 @@ def run(
     resume: Annotated[
         str | None, typer.Option("--run", help="The run to resume (default: the latest).")
     ] = None,
-    engine: Annotated[
-        str | None, typer.Option(help="local, ray or ray://host:port (default: the env's).")
-    ] = None,
+    engine: EngineOption = None,
     workers: Annotated[int | None, typer.Option(help="The most tasks at once.")] = None,
     task: Annotated[
         str | None,
@@ -219,7 +218,7 @@ def scheduler(
         bool, typer.Option("--once", help="One tick: start what is due, wait for it, exit.")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 15.0,
-    engine: Annotated[str | None, typer.Option(help="Override the environment's engine.")] = None,
+    engine: EngineOption = None,
     project: ProjectOption = None,
     env: EnvOption = None,
 ) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 from lakestack.cli._common import (
     EnvOption,
     JsonOption,
+    LimitOption,
     ProjectOption,
     RunIdArg,
     TableArg,
@@ -89,7 +90,7 @@ def print_failure(task: TaskRun) -> None:
 def list_runs(
     job: Annotated[str | None, typer.Option(help="Only runs of this job.")] = None,
     status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 20,
+    limit: LimitOption = 20,
     project: ProjectOption = None,
     env: EnvOption = None,
     json: JsonOption = False,

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lakestack.cli._common import (
+    EngineOption,
     EnvOption,
+    HostOption,
     JsonOption,
+    LogLevelOption,
     ProjectOption,
     console,
     err_console,
@@ -29,14 +32,14 @@ def serve(
     endpoint: Annotated[str, typer.Argument(help="The endpoint's name in lakestack.yaml.")],
     project: ProjectOption = None,
     env: EnvOption = None,
-    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[
         int | None, typer.Option(help="The port (default: endpoints.<name>.port).")
     ] = None,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: endpoints.<name>.workers).")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve an endpoint: POST /invocations, /health, /ready, /metrics, /openapi.json."""
     from lakestack.serving import serve as run
@@ -63,10 +66,7 @@ def score(
     project: ProjectOption = None,
     env: EnvOption = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per Arrow batch.")] = 65_536,
-    engine: Annotated[
-        str | None,
-        typer.Option(help="local, ray or ray://host:port (default: the environment's engine)."),
-    ] = None,
+    engine: EngineOption = None,
     workers: Annotated[
         int | None,
         typer.Option(help="Predictor threads or Ray actors (default: one per CPU)."),

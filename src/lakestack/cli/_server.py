@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from lakestack.cli._common import ProjectOption, console, open_project
+from lakestack.cli._common import (
+    HostOption,
+    LogLevelOption,
+    ProjectOption,
+    console,
+    open_project,
+)
 
 __all__ = ["register"]
 
@@ -17,8 +23,6 @@ EnvsOption = Annotated[
         "--env", "-e", help="An environment it governs; repeat for several (default: all)."
     ),
 ]
-HostOption = Annotated[str, typer.Option(help="The address to listen on.")]
-LogLevelOption = Annotated[str, typer.Option(help="uvicorn's log level.")]
 MlflowOption = Annotated[
     str | None,
     typer.Option(

@@ -12,6 +12,7 @@ from lakestack.cli._common import (
     JsonOption,
     ProjectOption,
     TableArg,
+    TableVersionArg,
     command_group,
     console,
     open_lake,
@@ -143,9 +144,7 @@ def history(
 
 @tables_app.command()
 def preview(
-    name: Annotated[
-        str, typer.Argument(help="schema.table, or schema.table@version to time travel")
-    ],
+    name: TableVersionArg,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns to show.")] = None,
     project: ProjectOption = None,
