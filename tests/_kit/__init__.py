@@ -7,8 +7,9 @@
 - `local_environment`: the settings of one environment kept under `.lakestack/<name>/`.
 - `run_cli`: `lakestack <args>` through `main` in this process: exit code, stdout, stderr.
 - `_kit.clusters` (an object store, a Ray head), `_kit.access` (projects with principals),
-  `_kit.models` (a fitted model logged with its signature) and `_kit.loops` (a background
-  `run_forever` loop, waiting on a condition).
+  `_kit.models` (a fitted model logged with its signature), `_kit.loops` (a background
+  `run_forever` loop, waiting on a condition) and `_kit.fuzz` (hypothesis settings of the
+  schemathesis fuzzers).
 """
 
 from __future__ import annotations

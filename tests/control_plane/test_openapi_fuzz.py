@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from _kit.access import write_access_project
+from _kit.fuzz import fuzz_settings
 from lakestack.access import acting_as, create_token
 from lakestack.control_plane import create_app
 
@@ -43,14 +44,7 @@ def fuzz(operation: Any, headers: dict[str, str]) -> set[int]:
     strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)
 
     @given(case=strategy)
-    @settings(
-        max_examples=16,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(16)
     def run(case: Any) -> None:
         response = case.call_and_validate(headers=headers, checks=[not_a_server_error])
         statuses.add(response.status_code)

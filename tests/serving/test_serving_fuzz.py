@@ -13,9 +13,10 @@ import pytest
 import schemathesis
 from _serving_kit import EVERY_TYPE as TYPES
 from _serving_kit import Served, stopped_gracefully
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from schemathesis import GenerationMode
 
+from _kit.fuzz import fuzz_settings
 from lakestack.serving import ServerProcess
 
 OPTIONAL = frozenset({"flag", "ratio", "name", "blob", "when"})
@@ -43,14 +44,7 @@ def _fuzz(
     seen: list[int] = []
 
     @given(case=operation.as_strategy(generation_mode=mode, media_type=media_type))
-    @settings(
-        max_examples=60,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(60)
     def fuzz(case: Any) -> None:
         response = case.call()
         check(case, response)

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 from _serving_kit import FEATURES, Served, frame, stopped_gracefully
 
+from lakestack.config import Project
 from lakestack.lake import Lake
 from lakestack.serving import ServerProcess, inference_table, spool_root
 
@@ -24,12 +25,21 @@ def _table(served: Served) -> list[dict[str, Any]]:
     return lake.read(inference_table("tiny")).to_pylist()  # type: ignore[no-any-return]
 
 
+def _serve_sklearn(
+    served: Served, server_factory: Callable[..., ServerProcess], **endpoint: Any
+) -> tuple[Project, ServerProcess]:
+    """The sklearn model logged, and served by a started `lakestack serve` with these endpoint
+    settings."""
+    served.log_sklearn()
+    project = served.configure(**endpoint)
+    return project, server_factory(project).start()
+
+
 def test_served_predictions_match_and_sigterm_flushes_the_log(
     served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    served.log_sklearn()
-    project = served.configure(log_interval_s=60.0)  # only the shutdown flush writes
-    server = server_factory(project).start()
+    # only the shutdown flush writes
+    project, server = _serve_sklearn(served, server_factory, log_interval_s=60.0)
     x = frame(4, seed=5)
     want = np.asarray(served.registry.load_model("tiny").predict(x))
     ids = []
@@ -52,9 +62,7 @@ def test_served_predictions_match_and_sigterm_flushes_the_log(
 def test_kill_9_under_load_loses_and_duplicates_nothing(
     served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    served.log_sklearn()
-    project = served.configure(log_interval_s=0.05)
-    server = server_factory(project).start()
+    project, server = _serve_sklearn(served, server_factory, log_interval_s=0.05)
     acknowledged: list[str] = []
     stop = threading.Event()
 
@@ -90,9 +98,7 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(
 def test_two_workers_each_spool_and_flush_on_sigterm(
     served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    served.log_sklearn()
-    project = served.configure(workers=2, log_interval_s=60.0)
-    server = server_factory(project).start()
+    project, server = _serve_sklearn(served, server_factory, workers=2, log_interval_s=60.0)
     ids = []
     with httpx.Client(timeout=10) as http:
         for i in range(40):
@@ -129,9 +135,7 @@ def test_a_boolean_model_is_logged_across_a_restart(
 def test_a_client_that_disconnects_mid_body_is_not_a_model_error(
     served: Served, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    served.log_sklearn()
-    project = served.configure(log_interval_s=60.0)
-    server = server_factory(project).start()
+    _, server = _serve_sklearn(served, server_factory, log_interval_s=60.0)
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(
             b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
