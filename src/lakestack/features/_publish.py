@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -114,16 +114,7 @@ class CheckResult:
         return not self.missing and not self.mismatched_keys
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "passed": self.passed,
-            "offline_version": self.offline_version,
-            "published_version": self.published_version,
-            "sampled": self.sampled,
-            "missing": self.missing,
-            "mismatched_keys": self.mismatched_keys,
-            "mismatches": [m.to_dict() for m in self.mismatches],
-        }
+        return {**asdict(self), "passed": self.passed}
 
 
 def latest_per_key(frame: pl.DataFrame, table: FeatureTable) -> pl.DataFrame:
