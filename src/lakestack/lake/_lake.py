@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -202,7 +203,8 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
 
     def _target(self, name: str | TableName, environment: str | None) -> WriteTarget:
         env, uri, options = self._location(name, environment, write=True)
-        return WriteTarget(str(TableName.parse(name)), env, uri, options, self._properties)
+        kept = partial(self.latest, name) if env == self.environment else None
+        return WriteTarget(str(TableName.parse(name)), env, uri, options, self._properties, kept)
 
     # -- writes -----------------------------------------------------------------------------
 

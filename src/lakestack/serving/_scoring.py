@@ -23,7 +23,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -353,6 +353,7 @@ class _Run:
     score_id: str
     scored_at: datetime
     keep: list[str]
+    _constants: dict[str, pa.Array] = field(default_factory=dict, compare=False, repr=False)
 
     def rows(self, batch: pa.RecordBatch, predictions: np.ndarray) -> pa.Table:
         import pyarrow as pa
@@ -362,20 +363,29 @@ class _Run:
                 f"model {self.name!r} version {self.version} returned {len(predictions)} "
                 f"predictions for {batch.num_rows} rows"
             )
-        n = batch.num_rows
         out = pa.Table.from_batches([batch]).select(self.keep)
-        extra = {
-            "prediction": pa.array(predictions, pa.float64()),
-            "model": pa.repeat(pa.scalar(self.name, pa.string()), n),
-            "model_version": pa.repeat(pa.scalar(self.version, pa.int64()), n),
-            "source_table": pa.repeat(pa.scalar(self.source, pa.string()), n),
-            "source_version": pa.repeat(pa.scalar(self.source_version, pa.int64()), n),
-            "score_id": pa.repeat(pa.scalar(self.score_id, pa.string()), n),
-            "scored_at": pa.repeat(pa.scalar(self.scored_at, pa.timestamp("us", tz="UTC")), n),
-        }
-        for column, values in extra.items():
+        out = out.append_column("prediction", pa.array(predictions, pa.float64()))
+        for column, values in self._constant_columns(batch.num_rows).items():
             out = out.append_column(column, values)
         return out
+
+    def _constant_columns(self, rows: int) -> dict[str, pa.Array]:
+        """The run's constant columns for `rows` rows: slices of arrays built once for the
+        largest batch so far (building a string column anew for each batch cost more than the
+        rest of this method)."""
+        import pyarrow as pa
+
+        if not self._constants or len(next(iter(self._constants.values()))) < rows:
+            values = {
+                "model": pa.scalar(self.name, pa.string()),
+                "model_version": pa.scalar(self.version, pa.int64()),
+                "source_table": pa.scalar(self.source, pa.string()),
+                "source_version": pa.scalar(self.source_version, pa.int64()),
+                "score_id": pa.scalar(self.score_id, pa.string()),
+                "scored_at": pa.scalar(self.scored_at, pa.timestamp("us", tz="UTC")),
+            }
+            self._constants.update({k: pa.repeat(v, rows) for k, v in values.items()})
+        return {column: values.slice(0, rows) for column, values in self._constants.items()}
 
 
 class _Writer:
