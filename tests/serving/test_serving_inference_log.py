@@ -231,3 +231,25 @@ def test_the_table_compacts_itself_every_n_appends(lake: Lake, tmp_path: Path) -
     assert len(table.file_uris()) <= 2  # 9 appends, 2 compactions: 1 file, then 1 appended
     ids = sorted(r["request_id"] for r in lake.read(inference_table("ep")).to_pylist())
     assert ids == [f"r{i:04d}" for i in range(9)]
+
+
+def test_a_flush_appends_what_was_queued_and_leaves_later_records_for_the_next_round(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """Records that arrive while an append runs wait for the next round instead of making
+    the writer append again at once (on a busy endpoint: commits back to back)."""
+    log = _started(lake, tmp_path / "spool", range(5))
+    arrivals = iter(range(5, 10))
+
+    def record_during_the_append(event: object) -> None:
+        for i in arrivals:  # once: the first append brings five more records
+            log.record(_record(i))
+
+    lake.add_listener(record_during_the_append)
+    assert log.flush() == 5
+    assert lake.read(inference_table("ep")).num_rows == 5
+    assert log.flush() == 5
+    assert lake.read(inference_table("ep")).num_rows == 10
+    assert log.flush() == 0
+    log.close()
+    assert lake.version(inference_table("ep")) == 1  # two appends: versions 0 and 1

@@ -288,18 +288,27 @@ class InferenceLog:
         return total
 
     def flush(self) -> int:
-        """Append every queued record to Delta now (or set it aside); the number handled.
+        """Append the records queued when it is called to Delta now (or set them aside); the
+        number handled.
+
+        Records that arrive meanwhile wait for the next round: draining until the queue is
+        empty kept a busy endpoint's writer appending a few hundred records at a time, back
+        to back (13 commits a second at 6,000 requests a second), and every commit costs
+        deltalake CPU that grows with the table's files, taken from the requests' cores.
 
         Raises:
             Exception: a storage failure; the records not yet written stay queued, in order.
         """
         with self._flush_lock:
             count = 0
-            while True:
+            with self._wake:
+                due = len(self._queue)
+            while count < due:
                 with self._wake:
                     if not self._queue:
                         return count
-                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), 50000))]
+                    take = min(len(self._queue), 50000, due - count)
+                    batch = [self._queue.popleft() for _ in range(take)]
                     self._writing = len(batch)
                 try:
                     self._write(batch, merge=False)
@@ -313,6 +322,7 @@ class InferenceLog:
                 self._checkpoint(batch[-1])
                 self._writing = 0
                 count += len(batch)
+            return count
 
     def _checkpoint(self, item: _Item) -> None:
         assert self._spool is not None
@@ -410,7 +420,8 @@ class InferenceLog:
             except Exception:
                 log.exception("replaying into %s failed; replayed on next start", self.table)
         try:
-            self.flush()
+            while self.flush():  # what came in while stopping too
+                pass
             done = True
         except Exception:
             log.exception("final append to %s failed; replayed on next start", self.table)
