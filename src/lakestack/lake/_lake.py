@@ -383,14 +383,12 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
         environment: str | None = None,
     ) -> DeltaTable:
         """The `DeltaTable` at a version or timestamp (the latest by default)."""
+        if isinstance(name, str) and "@" in name:
+            name = TableRef.parse(name)
         if isinstance(name, TableRef):
             version = name.version if version is None else version
             as_of = name.as_of if as_of is None else as_of
             name = name.name
-        elif isinstance(name, str) and "@" in name:
-            return self.open(
-                TableRef.parse(name), version=version, as_of=as_of, environment=environment
-            )
         table = self._open(name, environment)
         if version is None and as_of is not None:
             label = str(TableName.parse(name))  # by `history`'s times, not Delta's file times
