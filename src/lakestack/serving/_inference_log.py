@@ -293,7 +293,7 @@ class InferenceLog:
 
         Records that arrive meanwhile wait for the next round: draining until the queue is
         empty kept a busy endpoint's writer appending a few hundred records at a time, back
-        to back (13 commits a second at 6,000 requests a second), and every commit costs
+        to back (230 commits for 62,000 records in 17 s), and every commit costs
         deltalake CPU that grows with the table's files, taken from the requests' cores.
 
         Raises:
