@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -203,8 +202,7 @@ class Lake(TableCatalog, TableMaintenance, TableChanges):
 
     def _target(self, name: str | TableName, environment: str | None) -> WriteTarget:
         env, uri, options = self._location(name, environment, write=True)
-        kept = partial(self.latest, name) if env == self.environment else None
-        return WriteTarget(str(TableName.parse(name)), env, uri, options, self._properties, kept)
+        return WriteTarget(str(TableName.parse(name)), env, uri, options, self._properties)
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -7,8 +7,7 @@ afterwards; these functions only write, recording the write context through `pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -48,8 +47,6 @@ class WriteTarget:
         options: deltalake storage options for that location.
         properties: the commit properties of a write: (operation, max commit retries) ->
             `CommitProperties` carrying the writer's context.
-        kept: the table as the lake keeps it open between calls, brought to its latest version
-            and held for one block (`TableCatalog.latest`); None: opened for every write.
     """
 
     table: str
@@ -57,7 +54,6 @@ class WriteTarget:
     uri: str
     options: dict[str, str] | None
     properties: Callable[[str, int | None], Any]
-    kept: Callable[[], AbstractContextManager[DeltaTable]] | None = None
 
     def exists(self) -> bool:
         """Whether the table exists."""
@@ -72,26 +68,6 @@ class WriteTarget:
             TableNotFoundError: the table does not exist.
         """
         return open_table(self.uri, self.options, self.table, self.environment)
-
-    @contextmanager
-    def latest(self, append: bool) -> Iterator[DeltaTable | None]:
-        """The table at its latest version for one write (None: it does not exist yet).
-
-        An append goes through the table the lake keeps open, which reads only the commits
-        made since it last looked (~0.5 ms) where opening it replays the log (~7 ms) and
-        checking that it exists lists the log folder: on an inference table appended to every
-        few hundred milliseconds that was 40% of the writer's time.
-        """
-        from lakestack.errors import TableNotFoundError
-
-        with ExitStack() as held:
-            table = None
-            if append and self.kept is not None:
-                with suppress(TableNotFoundError):
-                    table = held.enter_context(self.kept())
-            elif self.exists():
-                table = self.open()
-            yield table
 
 
 def create_table(
@@ -147,16 +123,14 @@ def write_table(
         return _write(
             target, arrow, mode, target.uri, "overwrite", predicate, partition_by, transaction
         )
-    with target.latest(mode == "append") as existing:
-        if existing is None:
-            return _write(
-                target, arrow, mode, target.uri, None, predicate, partition_by, transaction
-            )
-        current = pa.schema(existing.schema().to_arrow())
-        arrow, adds = conform(target.table, current, arrow)
-        evolve = adds or set(current.names) - set(arrow.schema.names)
-        schema_mode: Literal["merge"] | None = "merge" if evolve else None
-        return _write(target, arrow, mode, existing, schema_mode, predicate, None, transaction)
+    if not target.exists():
+        return _write(target, arrow, mode, target.uri, None, predicate, partition_by, transaction)
+    existing = target.open()
+    current = pa.schema(existing.schema().to_arrow())
+    arrow, adds = conform(target.table, current, arrow)
+    evolve = adds or set(current.names) - set(arrow.schema.names)
+    schema_mode: Literal["merge"] | None = "merge" if evolve else None
+    return _write(target, arrow, mode, existing, schema_mode, predicate, None, transaction)
 
 
 def _write(
