@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
@@ -185,8 +186,10 @@ def _follow(stream: ScoreStream, poll: float, json: bool) -> None:
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        err_console.print("stopping after the commit in progress (again to stop now)")
         stop.set()
+        # a raw write: the handler can run inside a print of the main thread, where a rich
+        # print failed on a half-imported module and a buffered one is a reentrant call
+        os.write(2, b"stopping after the commit in progress (again to stop now)\n")
 
     def on_commit(commit: StreamCommit) -> None:
         if json:
