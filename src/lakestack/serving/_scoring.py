@@ -23,13 +23,14 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from lakestack.errors import ServingError
+from lakestack.serving._compiled import compiled_predict
 from lakestack.serving._model import ServedModel
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class ScoreResult:
         seconds: wall time.
         engine: where the predictions ran (`local`, `ray`, `ray://host:port`).
         workers: predictor threads (local) or Ray actors.
+        compiled: whether a compiled LightGBM model predicted (`_compiled.py`).
     """
 
     score_id: str
@@ -72,6 +74,7 @@ class ScoreResult:
     seconds: float
     engine: str = "local"
     workers: int = 1
+    compiled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -193,6 +196,7 @@ def score_table(
     workers: int | None = None,
     progress: Progress | None = None,
     lake: Lake | None = None,
+    compiled: bool | None = None,
 ) -> ScoreResult:
     """Score a table with a model version and append the predictions to `output`.
 
@@ -221,10 +225,14 @@ def score_table(
         lake: the lake to read and write through (default: the environment's). A task passes
             its `ctx.lake`, so that its run records the source version it read and the output
             versions it wrote, as lineage shows them.
+        compiled: predict with the LightGBM model compiled to machine code (lleaves; the
+            same predictions several times faster; local engine only): None (default) when
+            it is compiled already on this machine or the run scores at least a million
+            rows, True always, False never.
 
     Raises:
-        ServingError: a bad model reference or engine, or the table lacks the model's input
-            columns or one of `columns`.
+        ServingError: a bad model reference or engine, the table lacks the model's input
+            columns or one of `columns`, or `compiled` is True for a model that cannot be.
 
     Example:
         >>> score_table(project, "flights_delay@production", "silver.flights@7",
@@ -251,6 +259,14 @@ def score_table(
         str(source_ref.name), dataset.schema.names, predictor.names, columns, served, output
     )
     total = dataset.count_rows()
+    if spec == "local" and predictor.fast is not None:
+        fast = compiled_predict(
+            served.loaded.raw, project.state_dir / "cache" / "compiled", total, compiled
+        )
+        predictor = replace(predictor, fast=fast or predictor.fast)
+        compiled = fast is not None
+    elif compiled:
+        raise ServingError("compiled scoring runs on the local engine, with a LightGBM model")
     run = _Run(
         name=name,
         version=served.version,
@@ -286,6 +302,7 @@ def score_table(
         seconds=time.perf_counter() - started,
         engine=spec,
         workers=predictors.workers,
+        compiled=bool(compiled),
     )
 
 
