@@ -107,7 +107,7 @@ def score(
         typer.Option(
             "--compiled/--no-compiled",
             help="Predict with the LightGBM model compiled to machine code (lleaves): the same "
-            "predictions, several times faster (default: when compiled already or from 1M rows).",
+            "predictions, several times faster (default: when compiled already or from 2M rows).",
             show_default=False,
         ),
     ] = None,

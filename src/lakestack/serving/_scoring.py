@@ -227,8 +227,8 @@ def score_table(
             versions it wrote, as lineage shows them.
         compiled: predict with the LightGBM model compiled to machine code (lleaves; the
             same predictions several times faster; local engine only): None (default) when
-            it is compiled already on this machine or the run scores at least a million
-            rows, True always, False never.
+            it is compiled already on this machine or the run scores at least two
+            million rows, True always, False never.
 
     Raises:
         ServingError: a bad model reference or engine, the table lacks the model's input
