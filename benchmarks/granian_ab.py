@@ -119,8 +119,12 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
             "|---|---:|---|---:|",
             *rows,
             "",
-            f"granian against uvicorn: the floor **{floor:.2f}x**, lakestack **{ours:.2f}x**. "
-            "granian is not an option of `lakestack serve`: it does not earn its place here.",
+            f"granian against uvicorn: the floor **{floor:.2f}x**, lakestack **{ours:.2f}x** "
+            + (
+                "(granian slower for both: it does not earn a place in `lakestack serve`)."
+                if max(floor, ours) < 1
+                else "(granian faster for at least one of them)."
+            ),
             "",
             f"Command: `uv pip install granian && .venv/bin/python benchmarks/granian_ab.py "
             f"--rounds {args.rounds} --seconds {args.seconds:.0f}`. 1-minute load average after "
