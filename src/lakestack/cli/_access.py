@@ -12,21 +12,19 @@ import typer
 from rich.table import Table
 
 from lakestack.cli._common import (
-    EnvOption,
     JsonOption,
     LimitOption,
     ProjectOption,
+    Scope,
     command_group,
     console,
     err_console,
-    open_project,
     plain,
     print_json,
+    scoped,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lakestack.config import Project
 
 __all__ = ["register"]
@@ -40,12 +38,12 @@ RoleArg = Annotated[str, typer.Argument(help="reader, developer, deployer or adm
 ReasonOption = Annotated[str, typer.Option(help="Why, recorded with the change.")]
 
 
-def _open(project: Path | None, env: str | None) -> tuple[Project, Any]:
+def _open(scope: Scope) -> tuple[Project, Any]:
     """The project, and the client of the environment's control plane (None without one)."""
     from lakestack.control_plane import remote_for
 
-    proj = open_project(project)
-    return proj, remote_for(proj, env)
+    proj = scope.project()
+    return proj, remote_for(proj, scope.env)
 
 
 def _when(value: Any) -> str:
@@ -53,13 +51,14 @@ def _when(value: Any) -> str:
 
 
 @access_app.command("list")
-def list_principals(project: ProjectOption = None, json: JsonOption = False) -> None:
+@scoped(env=False)
+def list_principals(scope: Scope) -> None:
     """List the principals with their role in each environment (file and grants)."""
     from lakestack.access import list_principals as principals
 
-    proj = open_project(project)
+    proj = scope.project()
     views = [v.to_dict() for v in principals(proj)]
-    if json:
+    if scope.json:
         print_json(views)
         return
     if not views:
@@ -76,15 +75,16 @@ def list_principals(project: ProjectOption = None, json: JsonOption = False) -> 
 
 
 @access_app.command()
-def whoami(project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False) -> None:
+@scoped()
+def whoami(scope: Scope) -> None:
     """Show who you act as in an environment, how that is known, and your role there."""
     from lakestack.access import current_caller, role_of
 
-    proj, remote = _open(project, env)
+    proj, remote = _open(scope)
     if remote is not None:
         data = remote.whoami()
     else:
-        name = proj.environment(env).name
+        name = proj.environment(scope.env).name
         caller = current_caller(proj, name)
         data = {
             "principal": caller.principal,
@@ -93,7 +93,7 @@ def whoami(project: ProjectOption = None, env: EnvOption = None, json: JsonOptio
             "verified": caller.verified,
             "token_id": caller.token_id,
         }
-    if json:
+    if scope.json:
         print_json(data)
         return
     how = f"token lks_{data['token_id']}" if data["verified"] else "a claim (no token)"
@@ -107,43 +107,32 @@ def whoami(project: ProjectOption = None, env: EnvOption = None, json: JsonOptio
 
 
 @access_app.command()
-def grant(
-    principal: PrincipalArg,
-    role: RoleArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    reason: ReasonOption = "",
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def grant(scope: Scope, principal: PrincipalArg, role: RoleArg, reason: ReasonOption = "") -> None:
     """Give a principal a role in an environment (admins only; audited)."""
     from lakestack.access import grant_role
 
-    proj, remote = _open(project, env)
+    proj, remote = _open(scope)
     if remote is not None:
         data = remote.grant(principal, role, reason)
     else:
-        data = grant_role(proj, principal, role, env, reason).to_dict()  # type: ignore[arg-type]
-    _print_principal(data, json)
+        data = grant_role(proj, principal, role, scope.env, reason).to_dict()  # type: ignore[arg-type]
+    _print_principal(data, scope.json)
 
 
 @access_app.command()
-def revoke(
-    principal: PrincipalArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    reason: ReasonOption = "",
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def revoke(scope: Scope, principal: PrincipalArg, reason: ReasonOption = "") -> None:
     """End a principal's granted role in an environment (its lakestack.yaml role stays)."""
     from lakestack.access import revoke_role
 
-    proj, remote = _open(project, env)
+    proj, remote = _open(scope)
     data = (
         remote.revoke_grant(principal, reason)
         if remote is not None
-        else revoke_role(proj, principal, env, reason).to_dict()
+        else revoke_role(proj, principal, scope.env, reason).to_dict()
     )
-    _print_principal(data, json)
+    _print_principal(data, scope.json)
 
 
 def _print_principal(data: dict[str, Any], json: bool) -> None:
@@ -173,7 +162,7 @@ def create_token(
     """Create a token; it is printed once and only its hash is kept."""
     from lakestack.access import create_token as create
 
-    proj, remote = _open(project, env[0] if env else None)
+    proj, remote = _open(Scope(project, env[0] if env else None))
     if remote is not None:
         data = remote.create_token(principal, env, days, name)
     else:
@@ -194,37 +183,35 @@ def create_token(
 
 
 @token_app.command("revoke")
+@scoped()
 def revoke_token(
+    scope: Scope,
     token_id: Annotated[str, typer.Argument(help="The token's id (lks_<id>), or the token.")],
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Revoke a token in an environment (its principal or an admin may)."""
     from lakestack.access import revoke_token as revoke
 
-    proj, remote = _open(project, env)
+    proj, remote = _open(scope)
     data = (
         remote.revoke_token(token_id)
         if remote is not None
-        else revoke(proj, token_id, env).to_dict()
+        else revoke(proj, token_id, scope.env).to_dict()
     )
-    if json:
+    if scope.json:
         print_json(data)
         return
     console.print(plain(f"token lks_{data['token_id']} of {data['principal']}: {data['state']}"))
 
 
 @token_app.command("list")
-def list_tokens(
-    project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def list_tokens(scope: Scope) -> None:
     """List the tokens of an environment (yours; an admin sees all). Never the tokens."""
     from lakestack.access import list_tokens as tokens
 
-    proj, remote = _open(project, env)
-    data = remote.tokens() if remote is not None else [t.to_dict() for t in tokens(proj, env)]
-    if json:
+    proj, remote = _open(scope)
+    data = remote.tokens() if remote is not None else [t.to_dict() for t in tokens(proj, scope.env)]
+    if scope.json:
         print_json(data)
         return
     view = Table(title="tokens")
@@ -245,24 +232,23 @@ def list_tokens(
 
 
 @audit_app.command("list")
+@scoped()
 def list_audit(
-    project: ProjectOption = None,
-    env: EnvOption = None,
+    scope: Scope,
     principal: Annotated[str | None, typer.Option(help="Only this principal's.")] = None,
     action: Annotated[
         str | None, typer.Option(help="Only this action or those under it (model.promote).")
     ] = None,
     outcome: Annotated[str | None, typer.Option(help="allowed or denied.")] = None,
     limit: LimitOption = 50,
-    json: JsonOption = False,
 ) -> None:
     """List the audit records of an environment, newest first."""
-    proj, remote = _open(project, env)
+    proj, remote = _open(scope)
     if remote is not None:
         data = remote.audit(principal=principal, action=action, outcome=outcome, limit=limit)
     else:
-        data = audit_records(proj, env, principal, action, outcome, limit)
-    if json:
+        data = audit_records(proj, scope.env, principal, action, outcome, limit)
+    if scope.json:
         print_json(data)
         return
     view = Table(title="audit")

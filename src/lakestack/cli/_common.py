@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +27,7 @@ __all__ = [
     "LogLevelOption",
     "ProjectOption",
     "RunIdArg",
+    "Scope",
     "TableArg",
     "TableVersionArg",
     "command_group",
@@ -34,6 +39,7 @@ __all__ = [
     "plain",
     "print_error",
     "print_json",
+    "scoped",
 ]
 
 console = Console()
@@ -95,6 +101,75 @@ def open_lake(project: Path | None, env: str | None) -> Lake:
     from lakestack.lake import Lake
 
     return Lake.for_environment(open_project(project), env)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a command works and how it answers: its `--project`, `--env` and `--json`.
+
+    Attributes:
+        path: the project folder given (None: LAKESTACK_PROJECT or the current folder).
+        env: the environment given (None: LAKESTACK_ENV or the file's default).
+        json: print JSON instead of tables.
+    """
+
+    path: Path | None = None
+    env: str | None = None
+    json: bool = False
+
+    def project(self) -> Project:
+        """The project."""
+        return open_project(self.path)
+
+    def environment(self) -> tuple[Project, str]:
+        """The project and the name of the environment."""
+        return open_environment(self.path, self.env)
+
+    def lake(self) -> Lake:
+        """The environment's lake."""
+        return open_lake(self.path, self.env)
+
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def scoped(*, env: bool = True, json: bool = True) -> Callable[[_Command], _Command]:
+    """Give a command the options `--project`, `--env` (unless `env=False`) and `--json`
+    (unless `json=False`); the command receives them as one `Scope`, its parameter `scope`.
+
+    Typer reads a command's options from its signature, so the signature Typer sees has
+    these options in place of `scope`, after the command's own.
+    """
+    added: list[tuple[str, Any, Any]] = [("project", ProjectOption, None)]
+    if env:
+        added.append(("env", EnvOption, None))
+    if json:
+        added.append(("json", JsonOption, False))
+
+    def decorate(command: _Command) -> _Command:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "scope"]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        parameters = own + [
+            inspect.Parameter(name, keyword, default=default, annotation=kind)
+            for name, kind, default in added
+        ]
+
+        @functools.wraps(command)
+        def run(
+            *args: Any,
+            project: Path | None = None,
+            env: str | None = None,
+            json: bool = False,
+            **kwargs: Any,
+        ) -> None:
+            command(*args, scope=Scope(project, env, json), **kwargs)
+
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 def print_json(data: Any) -> None:

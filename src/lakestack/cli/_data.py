@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
+    Scope,
     TableVersionArg,
     command_group,
     console,
-    open_lake,
     plain,
     print_json,
+    scoped,
 )
 from lakestack.errors import DataValidationError
 
@@ -38,10 +36,8 @@ WhereOption = Annotated[
 ColumnsOption = Annotated[str | None, typer.Option(help="Comma-separated columns (default: all).")]
 
 
-def _load(
-    table: str, project: Path | None, env: str | None, where: str | None, columns: str | None
-) -> pl.DataFrame:
-    lake = open_lake(project, env)
+def _load(table: str, scope: Scope, where: str | None, columns: str | None) -> pl.DataFrame:
+    lake = scope.lake()
     selected = [c.strip() for c in columns.split(",")] if columns else None
     frame = lake.read_polars(table, columns=selected)
     if where:
@@ -60,18 +56,18 @@ def _load(
 
 
 @data_app.command()
+@scoped(json=False)
 def profile(
+    scope: Scope,
     table: TableVersionArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the schema JSON.")],
     where: WhereOption = None,
     columns: ColumnsOption = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
 ) -> None:
     """Infer a table's schema and statistics and save them as a baseline (JSON)."""
     from lakestack.validation import infer_schema
 
-    schema = infer_schema(_load(table, project, env, where, columns))
+    schema = infer_schema(_load(table, scope, where, columns))
     schema.save(out)
     console.print(
         f"wrote the baseline of {table} ({schema.row_count:,} rows, {len(schema.columns)} columns) to {out}"
@@ -79,7 +75,9 @@ def profile(
 
 
 @data_app.command("validate")
+@scoped()
 def validate_table(
+    scope: Scope,
     table: TableVersionArg,
     baseline: Annotated[Path, typer.Option(help="The baseline schema JSON (from `data profile`).")],
     where: WhereOption = None,
@@ -87,9 +85,6 @@ def validate_table(
     html: Annotated[
         Path | None, typer.Option(help="Write the drift report (with plots) to this HTML file.")
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Check a table against a baseline: anomalies (schema skew) and drift. Exit 1 on a FAIL."""
     from lakestack.validation import Schema, compute_drift, validate
@@ -99,13 +94,13 @@ def validate_table(
             f"baseline {baseline} does not exist; create it with `lakestack data profile TABLE --out {baseline}`"
         )
     schema = Schema.load(baseline)
-    frame = _load(table, project, env, where, columns)
+    frame = _load(table, scope, where, columns)
     report = validate(frame, schema)
     drift = compute_drift(frame, schema)
     if html is not None:
         drift.to_html(html)
         report.to_html(html.with_suffix(".anomalies.html"))
-    if json:
+    if scope.json:
         print_json(
             {
                 "table": table,

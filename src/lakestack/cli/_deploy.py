@@ -8,20 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    command_group,
-    console,
-    open_environment,
-    open_project,
-    print_json,
-)
+from lakestack.cli._common import Scope, command_group, console, print_json, scoped
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lakestack.deploy import Change, Deployment, DeploymentLog
 
 __all__ = ["register"]
@@ -41,10 +30,9 @@ def _changes_table(title: str, changes: list[Change]) -> Table:
     return view
 
 
+@scoped()
 def plan(
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
+    scope: Scope,
     markdown: Annotated[
         bool,
         typer.Option("--markdown", help="Print Markdown (a CI job summary or a PR comment)."),
@@ -53,8 +41,8 @@ def plan(
     """Show what deploying the working folder to an environment would add, change or remove."""
     from lakestack.deploy import plan as make_plan
 
-    result = make_plan(open_project(project), env)
-    if json:
+    result = make_plan(scope.project(), scope.env)
+    if scope.json:
         print_json(result.to_dict())
         return
     if markdown:
@@ -71,7 +59,9 @@ def plan(
         console.print(f"[red]a deploy would be refused:[/] {escape(reason)}")
 
 
+@scoped()
 def deploy(
+    scope: Scope,
     run: Annotated[
         list[str] | None,
         typer.Option("--run", help="A job to run from the deployed code afterwards; repeatable."),
@@ -84,19 +74,16 @@ def deploy(
         typer.Option("--ref", help="Deploy this branch, tag or commit instead of HEAD."),
     ] = None,
     reason: Annotated[str, typer.Option(help="Why; recorded with the deployment.")] = "",
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Deploy a code version (a git commit) to an environment; its scheduler runs that code."""
     from lakestack.cli._pipelines import print_run_result, run_with_progress
     from lakestack.deploy import deploy as do_deploy
     from lakestack.deploy import run_jobs
 
-    proj = open_project(project)
-    result = do_deploy(proj, env, ref=ref, rollback=rollback, reason=reason)
+    proj = scope.project()
+    result = do_deploy(proj, scope.env, ref=ref, rollback=rollback, reason=reason)
     d = result.deployment
-    if json:
+    if scope.json:
         runs = run_jobs(result, run or [])
         print_json({**result.to_dict(), "runs": [r.to_dict() for r in runs]})
         if any(not r.ok for r in runs):
@@ -135,26 +122,25 @@ def _deployments_table(title: str, rows: list[Deployment]) -> Table:
     return view
 
 
-def _deployment_log(project: Path | None, env: str | None) -> tuple[DeploymentLog, str]:
+def _deployment_log(scope: Scope) -> tuple[DeploymentLog, str]:
     """The deployment log of the environment `--env` names, and that environment's name."""
     from lakestack.deploy import DeploymentLog
     from lakestack.lake import Lake
 
-    proj, environment = open_environment(project, env)
+    proj, environment = scope.environment()
     return DeploymentLog(Lake.for_environment(proj, environment)), environment
 
 
 @deployments_app.command("list")
+@scoped()
 def list_deployments(
+    scope: Scope,
     limit: Annotated[int, typer.Option("-n", help="The most recent N.")] = 20,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """The deployments of an environment, newest first."""
-    log, environment = _deployment_log(project, env)
+    log, environment = _deployment_log(scope)
     rows = log.all()[::-1][:limit]
-    if json:
+    if scope.json:
         print_json([d.to_dict() for d in rows])
         return
     if not rows:
@@ -166,24 +152,23 @@ def list_deployments(
 
 
 @deployments_app.command()
+@scoped()
 def show(
+    scope: Scope,
     deployment_id: Annotated[
         str | None, typer.Argument(help="A deployment id or prefix (default: the current one).")
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """One deployment: its commit, what it made active, and lakestack.yaml as committed."""
     from lakestack.errors import DeployError
 
-    log, environment = _deployment_log(project, env)
+    log, environment = _deployment_log(scope)
     found = log.get(deployment_id) if deployment_id else log.current()
     if found is None:
         raise DeployError(
             f"nothing is deployed to {environment} yet: lakestack deploy --env {environment}"
         )
-    if json:
+    if scope.json:
         print_json(found.to_dict(full=True))
         return
     console.print(_deployments_table(f"deployment {found.deployment_id}", [found]))

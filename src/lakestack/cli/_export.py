@@ -8,16 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    command_group,
-    console,
-    open_environment,
-    open_project,
-    print_json,
-)
+from lakestack.cli._common import Scope, command_group, console, open_project, print_json, scoped
 from lakestack.errors import PipelineError
 
 __all__ = ["register", "run_step"]
@@ -48,7 +39,9 @@ def _report(kind: str, written: list[str], json: bool) -> None:
 
 
 @export_app.command("airflow")
+@scoped()
 def airflow(
+    scope: Scope,
     job: Annotated[
         list[str] | None, typer.Option("--job", help="Only this job (repeatable; default: all).")
     ] = None,
@@ -62,21 +55,20 @@ def airflow(
     lakestack: Annotated[
         str, typer.Option(help="The lakestack command on Airflow's workers.")
     ] = "lakestack",
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Write one Airflow DAG per job: a task per lakestack task, with its retries and timeout."""
     from lakestack.pipelines import AirflowExport, airflow_dags
 
-    proj, environment = open_environment(project, env)
+    proj, environment = scope.environment()
     export = AirflowExport(environment, project_dir or str(proj.root), lakestack)
     files = airflow_dags(proj, export, job or None)
-    _report("airflow", _write(files, out or proj.root / "dags"), json)
+    _report("airflow", _write(files, out or proj.root / "dags"), scope.json)
 
 
 @export_app.command("k8s")
+@scoped()
 def k8s(
+    scope: Scope,
     image: Annotated[
         str | None,
         typer.Option(help="The image built from the Dockerfile (default: <project>:latest)."),
@@ -85,18 +77,15 @@ def k8s(
     out: Annotated[
         Path | None, typer.Option(help="The folder to write to (default: deploy/k8s/<env>/).")
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Write a Dockerfile and manifests: endpoints, scheduled jobs, scheduler, monitor exporter."""
     from lakestack.pipelines import KubernetesExport, kubernetes_manifests
 
-    proj, environment = open_environment(project, env)
+    proj, environment = scope.environment()
     export = KubernetesExport(environment, image or f"{proj.name.lower()}:latest", namespace)
     files = kubernetes_manifests(proj, export)
     target = out or proj.root / "deploy" / "k8s" / environment
-    _report("k8s", _write(files, target), json)
+    _report("k8s", _write(files, target), scope.json)
 
 
 def run_step(

@@ -8,21 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    TableArg,
-    command_group,
-    console,
-    open_project,
-    plain,
-    print_json,
-)
+from lakestack.cli._common import Scope, TableArg, command_group, console, plain, print_json, scoped
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lakestack.features import FeatureStore
 
 __all__ = ["register"]
@@ -32,20 +20,19 @@ features_app = command_group(
 )
 
 
-def _store(project: Path | None, env: str | None) -> FeatureStore:
+def _store(scope: Scope) -> FeatureStore:
     from lakestack.features import FeatureStore
 
-    return FeatureStore(open_project(project), env)
+    return FeatureStore(scope.project(), scope.env)
 
 
 @features_app.command("list")
-def list_features(
-    project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def list_features(scope: Scope) -> None:
     """List the feature tables with their keys, event time, features and version."""
-    store = _store(project, env)
+    store = _store(scope)
     tables = store.list_feature_tables()
-    if json:
+    if scope.json:
         print_json([t.to_dict() for t in tables])
         return
     view = Table(title=f"feature tables in {store.environment}")
@@ -65,16 +52,12 @@ def list_features(
 
 
 @features_app.command()
-def show(
-    name: TableArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def show(scope: Scope, name: TableArg) -> None:
     """Show a feature table: keys, event time, owner, tags, columns, and what is online."""
     from lakestack.errors import FeatureError
 
-    with _store(project, env) as store:
+    with _store(scope) as store:
         table = store.get_feature_table(name)
         try:
             state = store.online.state(table.name)
@@ -90,7 +73,7 @@ def show(
             )
         except FeatureError as exc:
             online = {"error": str(exc)}
-    if json:
+    if scope.json:
         print_json({**table.to_dict(), "online": online})
         return
     console.print(f"[bold]{table.name}[/] in {store.environment}, version {table.version}")
@@ -137,7 +120,9 @@ def _iso_time(text: str) -> datetime:
 
 
 @features_app.command()
+@scoped()
 def publish(
+    scope: Scope,
     name: TableArg,
     full: Annotated[bool, typer.Option("--full", help="Rewrite every key.")] = False,
     as_of: Annotated[
@@ -150,21 +135,18 @@ def publish(
             "e.g. 2013-07-01T06:00:00, to replay history.",
         ),
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Publish the latest row per key to the environment's online store (changed keys only)."""
     from lakestack.control_plane import remote_for
 
-    remote = remote_for(open_project(project), env)
+    remote = remote_for(scope.project(), scope.env)
     if remote is not None:  # the environment's control plane publishes
         moment = None if as_of is None else as_of.isoformat()
         data = remote.publish(name, full=full, as_of=moment)
     else:
-        with _store(project, env) as store:
+        with _store(scope) as store:
             data = store.publish(name, full=full, as_of=as_of).to_dict()
-    if json:
+    if scope.json:
         print_json(data)
         return
     previous = data["previous_version"]
@@ -179,18 +161,17 @@ def publish(
 
 
 @features_app.command()
+@scoped()
 def check(
+    scope: Scope,
     name: TableArg,
     sample: Annotated[int, typer.Option(help="How many keys to compare.")] = 1000,
     seed: Annotated[int, typer.Option(help="The sample's random seed.")] = 0,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Compare a sample of online values with the offline table; exit 1 on any mismatch."""
-    with _store(project, env) as store:
+    with _store(scope) as store:
         result = store.check(name, sample=sample, seed=seed)
-    if json:
+    if scope.json:
         print_json(result.to_dict())
     else:
         published = (
@@ -221,15 +202,14 @@ def check(
 
 
 @features_app.command()
+@scoped()
 def lookup(
+    scope: Scope,
     name: TableArg,
     keys: Annotated[
         list[str],
         typer.Argument(help="Keys: values of a single-key table, or column=value pairs per row."),
     ],
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Look keys up in the online store, e.g. `lookup features.planes N14228 N24211`."""
     rows: Any
@@ -238,10 +218,10 @@ def lookup(
         rows = [row]
     else:
         rows = keys
-    with _store(project, env) as store:
+    with _store(scope) as store:
         result = store.lookup(name, rows)
     records = result.to_pylist()
-    if json:
+    if scope.json:
         print_json(records)
         return
     view = Table(title=f"{name}: online values")

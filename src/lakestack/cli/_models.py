@@ -8,21 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    command_group,
-    console,
-    open_project,
-    plain,
-    print_json,
-)
+from lakestack.cli._common import Scope, command_group, console, plain, print_json, scoped
 from lakestack.errors import RegistryError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from lakestack.registry import GateReport, ModelRegistry, ModelVersionInfo
 
 __all__ = ["register"]
@@ -35,10 +24,10 @@ ModelArg = Annotated[str, typer.Argument(help="The registered model's name.")]
 VersionArg = Annotated[str, typer.Argument(help="A version number, or an alias (production).")]
 
 
-def _registry(project: Path | None, env: str | None) -> ModelRegistry:
+def _registry(scope: Scope) -> ModelRegistry:
     from lakestack.registry import ModelRegistry
 
-    return ModelRegistry(open_project(project), env)
+    return ModelRegistry(scope.project(), scope.env)
 
 
 def _when(value: Any) -> str:
@@ -67,13 +56,12 @@ def _period(info: ModelVersionInfo) -> str:
 
 
 @models_app.command("list")
-def list_models(
-    project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def list_models(scope: Scope) -> None:
     """List the registered models with their latest version and stages."""
-    registry = _registry(project, env)
+    registry = _registry(scope)
     models = registry.models()
-    if json:
+    if scope.json:
         print_json([m.to_dict() for m in models])
         return
     view = Table(title=f"models in {registry.environment.name}")
@@ -92,19 +80,18 @@ def list_models(
 
 
 @models_app.command()
+@scoped()
 def show(
+    scope: Scope,
     model: ModelArg,
     version: Annotated[
         str | None, typer.Argument(help="A version or alias (default: the latest).")
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Show a version with its lineage: code, tables, holdout, metrics, gates."""
-    registry = _registry(project, env)
+    registry = _registry(scope)
     info = registry.version(model, version) if version else registry.versions(model)[0]
-    if json:
+    if scope.json:
         print_json(info.to_dict())
         return
     aliases = f" ({', '.join(info.aliases)})" if info.aliases else ""
@@ -140,12 +127,11 @@ def show(
 
 
 @models_app.command()
-def versions(
-    model: ModelArg, project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def versions(scope: Scope, model: ModelArg) -> None:
     """List a model's versions, newest first, with aliases, code and training tables."""
-    found = _registry(project, env).versions(model)
-    if json:
+    found = _registry(scope).versions(model)
+    if scope.json:
         print_json([v.to_dict() for v in found])
         return
     view = Table(title=f"versions of {model}")
@@ -214,7 +200,9 @@ def print_gates(report: GateReport) -> None:
 
 
 @models_app.command()
+@scoped()
 def promote(
+    scope: Scope,
     model: ModelArg,
     version: VersionArg,
     to: Annotated[str, typer.Option("--to", help="The stage: staging or production.")],
@@ -234,18 +222,15 @@ def promote(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run the gates and report them; move nothing.")
     ] = False,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Run the model's gates and give the version the stage's alias if they pass."""
     from lakestack.control_plane import remote_for
     from lakestack.registry import GateReport
 
     if dry_run:
-        _dry_run(model, version, to, holdout, label, project, env, json)
+        _dry_run(scope, model, version, to, holdout, label)
         return
-    remote = remote_for(open_project(project), env)
+    remote = remote_for(scope.project(), scope.env)
     if remote is not None:  # the environment's control plane promotes
         if holdout or to_env:
             raise RegistryError(
@@ -254,7 +239,7 @@ def promote(
             )
         data = remote.promote(model, _version_number(version), to=to, force=force, reason=reason)
     else:
-        registry = _registry(project, env)
+        registry = _registry(scope)
         frame = registry.lake.read_polars(holdout) if holdout else None
         data = registry.promote(
             model,
@@ -268,7 +253,7 @@ def promote(
             raise_on_failure=False,
         ).to_dict()
     report = GateReport.from_json(dumps(data["report"]))
-    if json:
+    if scope.json:
         print_json(data)
     else:
         print_gates(report)
@@ -291,20 +276,13 @@ def promote(
 
 
 def _dry_run(
-    model: str,
-    version: str,
-    to: str,
-    holdout: str | None,
-    label: str | None,
-    project: Path | None,
-    env: str | None,
-    json: bool,
+    scope: Scope, model: str, version: str, to: str, holdout: str | None, label: str | None
 ) -> None:
     """`promote --dry-run`: the gates' report, and no alias moved (exit 0 either way)."""
-    registry = _registry(project, env)
+    registry = _registry(scope)
     frame = registry.lake.read_polars(holdout) if holdout else None
     report = registry.evaluate_gates(model, version, stage=to, holdout=frame, label=label)
-    if json:
+    if scope.json:
         print_json({**report.to_dict(), "dry_run": True})
         return
     print_gates(report)
@@ -325,23 +303,22 @@ def _version_number(version: str) -> int:
 
 
 @models_app.command()
+@scoped()
 def rollback(
+    scope: Scope,
     model: ModelArg,
     stage: Annotated[str, typer.Option(help="The stage to roll back.")] = "production",
     reason: Annotated[str, typer.Option(help="Why.")] = "",
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Give a stage back to its previous holder, as the transition history records it."""
     from lakestack.control_plane import remote_for
 
-    remote = remote_for(open_project(project), env)
+    remote = remote_for(scope.project(), scope.env)
     if remote is not None:  # the environment's control plane rolls back
         data = remote.rollback(model, stage=stage, reason=reason)
     else:
-        data = _registry(project, env).rollback(model, stage=stage, reason=reason).to_dict()
-    if json:
+        data = _registry(scope).rollback(model, stage=stage, reason=reason).to_dict()
+    if scope.json:
         print_json(data)
         return
     console.print(
@@ -351,17 +328,16 @@ def rollback(
 
 
 @models_app.command()
+@scoped()
 def history(
+    scope: Scope,
     model: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Show the transitions: who moved which alias, when, from and to which version, and why."""
-    registry = _registry(project, env)
+    registry = _registry(scope)
     transitions = registry.history(model, stage=stage)
-    if json:
+    if scope.json:
         print_json([t.to_dict() for t in transitions])
         return
     view = Table(title=f"model transitions in {registry.environment.name}")
@@ -396,16 +372,11 @@ def history(
 
 
 @models_app.command()
-def reproduce(
-    model: ModelArg,
-    version: VersionArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def reproduce(scope: Scope, model: ModelArg, version: VersionArg) -> None:
     """Retrain a version from its recorded commit and table versions; compare the metrics."""
-    result = _registry(project, env).reproduce(model, version)
-    if json:
+    result = _registry(scope).reproduce(model, version)
+    if scope.json:
         print_json(result.to_dict())
     else:
         view = Table(title=f"reproduction of {model} v{result.version} at {result.commit[:10]}")

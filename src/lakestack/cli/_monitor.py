@@ -7,17 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    command_group,
-    console,
-    open_lake,
-    open_project,
-    plain,
-    print_json,
-)
+from lakestack.cli._common import Scope, command_group, console, plain, print_json, scoped
 
 __all__ = ["register"]
 
@@ -26,14 +16,13 @@ NameArg = Annotated[str, typer.Argument(help="The monitor's name in lakestack.ya
 
 
 @monitor_app.command("run")
-def run(
-    name: NameArg, project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def run(scope: Scope, name: NameArg) -> None:
     """Process the complete windows not processed yet, then evaluate the alert rules."""
     from lakestack.monitoring import run_monitor
 
-    result = run_monitor(open_project(project), name, env)
-    if json:
+    result = run_monitor(scope.project(), name, scope.env)
+    if scope.json:
         print_json(result.to_dict())
         return
     if not result.windows:
@@ -51,25 +40,25 @@ def run(
 
 
 @monitor_app.command("report")
+@scoped(json=False)
 def report(
+    scope: Scope,
     name: NameArg,
     html: Annotated[Path, typer.Option("--html", help="Where to write the HTML page.")],
-    project: ProjectOption = None,
-    env: EnvOption = None,
 ) -> None:
     """Write a self-contained HTML page of drift and quality over time."""
     from lakestack.monitoring import html_report, monitor_config
 
-    loaded = open_project(project)
+    loaded = scope.project()
     monitor_config(loaded, name)
-    html_report(loaded, name, open_lake(project, env), html)
+    html_report(loaded, name, scope.lake(), html)
     console.print(f"wrote the report of monitor {name} to {html}")
 
 
 @monitor_app.command("metrics")
+@scoped(json=False)
 def metrics(
-    project: ProjectOption = None,
-    env: EnvOption = None,
+    scope: Scope,
     port: Annotated[
         int | None,
         typer.Option(
@@ -95,8 +84,8 @@ def metrics(
     from lakestack.monitoring import prometheus_metrics
     from lakestack.monitoring._exporter import serve_metrics
 
-    monitors = sorted(open_project(project).config.monitors)
-    lake = open_lake(project, env)
+    monitors = sorted(scope.project().config.monitors)
+    lake = scope.lake()
     if port is None:
         print(prometheus_metrics(lake, monitors), end="")
         return
@@ -106,7 +95,7 @@ def metrics(
     if auth == "token":
         from lakestack.access import TokenGate
 
-        gate = TokenGate(open_project(project), lake.environment, "table.read")
+        gate = TokenGate(scope.project(), lake.environment, "table.read")
     server = serve_metrics(lake, monitors, host=host, port=port, gate=gate)
     console.print(
         f"serving the gauges of {len(monitors)} monitor(s) ({lake.environment}) on "
@@ -122,18 +111,17 @@ def metrics(
 
 
 @monitor_app.command("alerts")
-def alerts(
-    name: NameArg, project: ProjectOption = None, env: EnvOption = None, json: JsonOption = False
-) -> None:
+@scoped()
+def alerts(scope: Scope, name: NameArg) -> None:
     """List a monitor's alerts, firing and resolved."""
     from rich.table import Table
 
     from lakestack.monitoring import monitor_config, read_alerts
 
-    monitor_config(open_project(project), name)
-    frame = read_alerts(open_lake(project, env), name)
+    monitor_config(scope.project(), name)
+    frame = read_alerts(scope.lake(), name)
     rows = [] if frame is None else frame.sort("fired_at", descending=True).to_dicts()
-    if json:
+    if scope.json:
         print_json(rows)
         return
     table = Table("rule", "state", "fired at", "resolved at", "message")

@@ -8,17 +8,7 @@ import typer
 from rich.markup import escape
 
 from lakestack.cli import _runs
-from lakestack.cli._common import (
-    EngineOption,
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    console,
-    err_console,
-    open_environment,
-    open_project,
-    print_json,
-)
+from lakestack.cli._common import EngineOption, Scope, console, err_console, print_json, scoped
 from lakestack.cli._runs import print_failure, seconds, status_markup
 
 if TYPE_CHECKING:
@@ -102,7 +92,9 @@ def run_with_progress(
         return run_job(project, job, on_update=display, **options)
 
 
+@scoped()
 def run(
+    scope: Scope,
     job: Annotated[str, typer.Argument(help="The job's name in lakestack.yaml.")],
     param: Annotated[
         list[str] | None,
@@ -131,9 +123,6 @@ def run(
         str | None, typer.Option(help="The run a --task or --finish step belongs to.")
     ] = None,
     attempt: Annotated[int, typer.Option(help="The number of this --task attempt.")] = 1,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Run a job now: its tasks in dependency order, independent ones in parallel."""
     from lakestack.pipelines import run_job
@@ -142,24 +131,24 @@ def run(
         from lakestack.cli._export import run_step
 
         run_step(
-            project, env, job, task=task, finish=finish, run_id=run_id, attempt=attempt,
-            engine=engine, json=json,
+            scope.path, scope.env, job, task=task, finish=finish, run_id=run_id, attempt=attempt,
+            engine=engine, json=scope.json,
         )  # fmt: skip
         return
-    proj = open_project(project)
+    proj = scope.project()
     from lakestack.control_plane import remote_for
 
-    remote = remote_for(proj, env)
+    remote = remote_for(proj, scope.env)
     if remote is not None:  # the environment's control plane runs it
         if from_task or resume or engine or workers:
             raise typer.BadParameter(
                 "--from, --run, --engine and --workers are not sent to a control plane; run the "
                 f"job as {remote.environment}'s server runs it"
             )
-        _run_remotely(remote, job, _parse_params(param), json)
+        _run_remotely(remote, job, _parse_params(param), scope.json)
         return
     options: dict[str, Any] = {
-        "env": env,
+        "env": scope.env,
         "params": _parse_params(param),
         "from_task": from_task,
         "resume": resume,
@@ -167,11 +156,13 @@ def run(
         "max_workers": workers,
     }
     try:
-        result = run_job(proj, job, **options) if json else run_with_progress(proj, job, **options)
+        result = (
+            run_job(proj, job, **options) if scope.json else run_with_progress(proj, job, **options)
+        )
     except KeyboardInterrupt:
         err_console.print(f"[yellow]run of {job} cancelled; its record says so[/]")
         raise typer.Exit(130) from None
-    if json:
+    if scope.json:
         print_json(result.to_dict())
     else:
         print_run_result(result)
@@ -213,14 +204,14 @@ def print_run_result(result: RunResult) -> None:
         )
 
 
+@scoped(json=False)
 def scheduler(
+    scope: Scope,
     once: Annotated[
         bool, typer.Option("--once", help="One tick: start what is due, wait for it, exit.")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 15.0,
     engine: EngineOption = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
 ) -> None:
     """Run the deployed code's jobs on their cron schedules (UTC) and triggers until Ctrl-C."""
     import logging
@@ -251,10 +242,10 @@ def scheduler(
                 f"(commit {deployment.short_commit})"
             )
 
-    proj = open_project(project)
+    proj = scope.project()
     sched = DeployedScheduler(
         proj,
-        env,
+        scope.env,
         on_deployment=switched,
         background=not once,
         engine=engine,
@@ -281,22 +272,22 @@ def scheduler(
         console.print("scheduler stopped; running runs were cancelled and recorded")
 
 
+@scoped(json=False)
 def trigger(
+    scope: Scope,
     name: Annotated[str, typer.Argument(help="A job, or an event some job triggers on.")],
     reason: Annotated[str, typer.Option(help="Why; recorded as the run's trigger.")] = "",
-    project: ProjectOption = None,
-    env: EnvOption = None,
 ) -> None:
     """Queue a trigger: the scheduler of the environment runs the jobs at its next tick."""
     from lakestack.control_plane import remote_for
     from lakestack.pipelines import trigger as queue_trigger
 
-    proj, environment = open_environment(project, env)
-    remote = remote_for(proj, env)  # the environment's control plane queues it
+    proj, environment = scope.environment()
+    remote = remote_for(proj, scope.env)  # the environment's control plane queues it
     jobs = (
         remote.trigger(name, reason)["jobs"]
         if remote
-        else queue_trigger(proj, name, reason, env=env)
+        else queue_trigger(proj, name, reason, env=scope.env)
     )
     console.print(
         f"queued {name!r} for {', '.join(jobs)} in {environment}; "

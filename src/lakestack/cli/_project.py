@@ -7,15 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
-    console,
-    err_console,
-    plain,
-    print_json,
-)
+from lakestack.cli._common import Scope, console, err_console, plain, print_json, scoped
 
 if TYPE_CHECKING:
     from lakestack.config import Project
@@ -23,9 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
+@scoped()
 def validate(
-    project: ProjectOption = None,
-    env: EnvOption = None,
+    scope: Scope,
     deep: Annotated[
         bool,
         typer.Option(
@@ -34,13 +26,12 @@ def validate(
             "and aliases the file names must exist there.",
         ),
     ] = False,
-    json: JsonOption = False,
 ) -> None:
     """Check lakestack.yaml and print every problem at once (exit 1 when there are any)."""
     from lakestack.config import load_project, validate_project_file
     from lakestack.pipelines import check_imports
 
-    file, problems = validate_project_file(project)
+    file, problems = validate_project_file(scope.path)
     access = None
     if not problems:  # the file is valid: check that every task function imports
         loaded = load_project(file)
@@ -49,8 +40,8 @@ def validate(
         if deep and not problems:
             from lakestack.checks import deep_problems
 
-            problems = deep_problems(loaded, env)
-    if json:
+            problems = deep_problems(loaded, scope.env)
+    if scope.json:
         print_json(
             {
                 "file": str(file),

@@ -9,17 +9,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
     LimitOption,
-    ProjectOption,
     RunIdArg,
+    Scope,
     TableArg,
     command_group,
     console,
     err_console,
-    open_project,
     print_json,
+    scoped,
 )
 
 if TYPE_CHECKING:
@@ -87,21 +85,20 @@ def print_failure(task: TaskRun) -> None:
 
 
 @runs_app.command("list")
+@scoped()
 def list_runs(
+    scope: Scope,
     job: Annotated[str | None, typer.Option(help="Only runs of this job.")] = None,
     status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
     limit: LimitOption = 20,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """List runs, newest first."""
     from lakestack.pipelines import Records
 
-    proj = open_project(project)
-    records = Records.for_environment(proj, env)
+    proj = scope.project()
+    records = Records.for_environment(proj, scope.env)
     runs = records.runs(job=job, status=status, limit=limit)
-    if json:
+    if scope.json:
         print_json([r.to_dict() for r in runs])
         return
     view = Table(title=f"runs in {records.lake.environment}")
@@ -123,19 +120,15 @@ def list_runs(
 
 
 @runs_app.command()
-def show(
-    run_id: RunIdArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def show(scope: Scope, run_id: RunIdArg) -> None:
     """Show a run: its status, trigger, parameters and each task's attempts."""
     from lakestack.pipelines import Records
 
-    records = Records.for_environment(open_project(project), env)
+    records = Records.for_environment(scope.project(), scope.env)
     run_record = records.run(run_id)
     tasks = records.task_runs(run_record.run_id)
-    if json:
+    if scope.json:
         print_json({"run": run_record.to_dict(), "task_runs": [t.to_dict() for t in tasks]})
         return
     r = run_record
@@ -155,11 +148,11 @@ def show(
 
 
 @runs_app.command()
+@scoped(json=False)
 def logs(
+    scope: Scope,
     run_id: RunIdArg,
     task: Annotated[str | None, typer.Option(help="Only this task's log.")] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
 ) -> None:
     """Print the logs of a run's tasks (print, logging, tracebacks, crash dumps)."""
     from pathlib import Path
@@ -167,7 +160,7 @@ def logs(
     from lakestack.errors import PipelineError
     from lakestack.pipelines import Records
 
-    records = Records.for_environment(open_project(project), env)
+    records = Records.for_environment(scope.project(), scope.env)
     run_record = records.run(run_id)
     final = records.final_task_runs(run_record.run_id)
     if task is not None and task not in final:
@@ -186,17 +179,13 @@ def logs(
 
 
 @lineage_app.command("table")
-def lineage_table(
-    name: TableArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def lineage_table(scope: Scope, name: TableArg) -> None:
     """Which runs wrote a table at which versions, what they read, and what read it."""
     from lakestack.pipelines import table_lineage
 
-    lineage = table_lineage(open_project(project), name, env=env)
-    if json:
+    lineage = table_lineage(scope.project(), name, env=scope.env)
+    if scope.json:
         print_json(lineage.to_dict())
         return
     console.print(f"[bold]{lineage.table}[/] in {lineage.environment}")
@@ -227,17 +216,13 @@ def lineage_table(
 
 
 @lineage_app.command("run")
-def lineage_run(
-    run_id: RunIdArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def lineage_run(scope: Scope, run_id: RunIdArg) -> None:
     """The table versions a run read and wrote, task by task."""
     from lakestack.pipelines import run_lineage
 
-    lineage = run_lineage(open_project(project), run_id, env=env)
-    if json:
+    lineage = run_lineage(scope.project(), run_id, env=scope.env)
+    if scope.json:
         print_json(lineage.to_dict())
         return
     r = lineage.run

@@ -12,15 +12,13 @@ import typer
 
 from lakestack.cli._common import (
     EngineOption,
-    EnvOption,
     HostOption,
-    JsonOption,
     LogLevelOption,
-    ProjectOption,
+    Scope,
     console,
     err_console,
-    open_project,
     print_json,
+    scoped,
 )
 
 if TYPE_CHECKING:
@@ -29,10 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
+@scoped(json=False)
 def serve(
+    scope: Scope,
     endpoint: Annotated[str, typer.Argument(help="The endpoint's name in lakestack.yaml.")],
-    project: ProjectOption = None,
-    env: EnvOption = None,
     host: HostOption = "127.0.0.1",
     port: Annotated[
         int | None, typer.Option(help="The port (default: endpoints.<name>.port).")
@@ -46,9 +44,9 @@ def serve(
     from lakestack.serving import serve as run
 
     run(
-        open_project(project),
+        scope.project(),
         endpoint,
-        env,
+        scope.env,
         host=host,
         port=port,
         workers=workers,
@@ -56,7 +54,9 @@ def serve(
     )
 
 
+@scoped()
 def score(
+    scope: Scope,
     model: Annotated[
         str, typer.Option("--model", "-m", help="<model>@production, @staging or @<version>.")
     ],
@@ -64,8 +64,6 @@ def score(
         str, typer.Option("--table", "-t", help="The source table, optionally pinned: t@7.")
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="The predictions table.")],
-    project: ProjectOption = None,
-    env: EnvOption = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per Arrow batch.")] = 65_536,
     engine: EngineOption = None,
     workers: Annotated[
@@ -111,7 +109,6 @@ def score(
             show_default=False,
         ),
     ] = None,
-    json: JsonOption = False,
 ) -> None:
     """Score a Delta table with a model version; append predictions to another table.
 
@@ -135,16 +132,16 @@ def score(
         if write_rows is not None:
             options["write_rows"] = write_rows
         stream = ScoreStream(
-            open_project(project),
+            scope.project(),
             model,
             table,
             output,
-            env,
+            scope.env,
             since=since,
             batch_rows=batch_rows,
             **options,
         )
-        _follow(stream, poll, json)
+        _follow(stream, poll, scope.json)
         return
 
     with Progress(
@@ -153,7 +150,7 @@ def score(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=json,
+        disable=scope.json,
         transient=True,
     ) as bar:
         task = bar.add_task(f"scoring {table}", total=None)
@@ -162,11 +159,11 @@ def score(
             bar.update(task, completed=done, total=total)
 
         result = score_table(
-            open_project(project),
+            scope.project(),
             model,
             table,
             output,
-            env,
+            scope.env,
             batch_rows=batch_rows,
             columns=chosen,
             engine=engine,
@@ -175,7 +172,7 @@ def score(
             write_rows=262_144 if write_rows is None else write_rows,
             compiled=compiled,
         )
-    if json:
+    if scope.json:
         print_json(result.to_dict())
         return
     rate = result.rows / result.seconds if result.seconds else 0.0

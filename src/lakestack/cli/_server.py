@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lakestack.cli._common import (
-    HostOption,
-    LogLevelOption,
-    ProjectOption,
-    console,
-    open_project,
-)
+from lakestack.cli._common import HostOption, LogLevelOption, ProjectOption, console, open_project
 
 __all__ = ["register"]
 

@@ -8,16 +8,14 @@ import typer
 from rich.table import Table
 
 from lakestack.cli._common import (
-    EnvOption,
-    JsonOption,
-    ProjectOption,
+    Scope,
     TableArg,
     TableVersionArg,
     command_group,
     console,
-    open_lake,
     plain,
     print_json,
+    scoped,
 )
 
 __all__ = ["register"]
@@ -35,18 +33,17 @@ def _size(n: int) -> str:
 
 
 @tables_app.command("list")
+@scoped()
 def list_tables(
+    scope: Scope,
     schema: Annotated[
         str | None, typer.Option(help="Only this schema (bronze, silver, ...).")
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """List the tables with rows, version, size and last writer."""
-    lake = open_lake(project, env)
+    lake = scope.lake()
     infos = lake.catalog(schema)
-    if json:
+    if scope.json:
         print_json([info.to_dict() for info in infos])
         return
     view = Table(title=f"tables in {lake.environment} ({lake.root})")
@@ -69,15 +66,11 @@ def list_tables(
 
 
 @tables_app.command("show")
-def show(
-    name: TableArg,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
-) -> None:
+@scoped()
+def show(scope: Scope, name: TableArg) -> None:
     """Show a table's schema, rows, version, location and last writer."""
-    info = open_lake(project, env).info(name)
-    if json:
+    info = scope.lake().info(name)
+    if scope.json:
         print_json(info.to_dict())
         return
     console.print(
@@ -102,16 +95,15 @@ def show(
 
 
 @tables_app.command()
+@scoped()
 def history(
+    scope: Scope,
     name: TableArg,
     limit: Annotated[int | None, typer.Option(help="Only the latest N commits.")] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Show a table's commits with who wrote them, from which run and which code version."""
-    commits = open_lake(project, env).history(name, limit=limit)
-    if json:
+    commits = scope.lake().history(name, limit=limit)
+    if scope.json:
         print_json([commit.to_dict() for commit in commits])
         return
     view = Table(title=f"history of {name}")
@@ -143,18 +135,17 @@ def history(
 
 
 @tables_app.command()
+@scoped()
 def preview(
+    scope: Scope,
     name: TableVersionArg,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns to show.")] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Show the first rows of a table (or of a version of it)."""
     selected = [c.strip() for c in columns.split(",")] if columns else None
-    data = open_lake(project, env).read(name, columns=selected, limit=limit)
-    if json:
+    data = scope.lake().read(name, columns=selected, limit=limit)
+    if scope.json:
         print_json(data.to_pylist())
         return
     view = Table(title=f"{name}: first {data.num_rows} rows")
@@ -166,7 +157,9 @@ def preview(
 
 
 @tables_app.command()
+@scoped()
 def optimize(
+    scope: Scope,
     name: TableArg,
     zorder_by: Annotated[
         str | None,
@@ -176,18 +169,15 @@ def optimize(
         int | None,
         typer.Option("--target-size-mb", min=1, help="Size of the files to write (default 100)."),
     ] = None,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Compact a table's small files into large ones (optionally Z-ordered); rows are unchanged."""
     columns = [c.strip() for c in zorder_by.split(",") if c.strip()] if zorder_by else None
-    result = open_lake(project, env).optimize(
+    result = scope.lake().optimize(
         name,
         zorder_by=columns,
         target_size=target_size_mb * 1024 * 1024 if target_size_mb else None,
     )
-    if json:
+    if scope.json:
         print_json(result.to_dict())
         return
     if not result.committed:
@@ -207,7 +197,9 @@ def optimize(
 
 
 @tables_app.command()
+@scoped()
 def vacuum(
+    scope: Scope,
     name: TableArg,
     retain_hours: Annotated[
         int | None,
@@ -226,15 +218,10 @@ def vacuum(
             "--force", help="Allow a retention shorter than the table's (no one else writing)."
         ),
     ] = False,
-    project: ProjectOption = None,
-    env: EnvOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Delete files no recent version needs; older versions can no longer be read."""
-    result = open_lake(project, env).vacuum(
-        name, retain_hours=retain_hours, dry_run=dry_run, force=force
-    )
-    if json:
+    result = scope.lake().vacuum(name, retain_hours=retain_hours, dry_run=dry_run, force=force)
+    if scope.json:
         print_json(result.to_dict())
         return
     kept = "the table's retention" if result.retain_hours is None else f"{result.retain_hours} h"
