@@ -196,12 +196,13 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=30,
         loop=_pick("uvloop", "uvloop"),
-        http=_pick("httptools", "httptools"),
+        http=_pick("httptools", "lakestack.serving._one_write:OneWriteProtocol"),
     )
 
 
 def _pick(module: str, choice: str) -> str:
-    """`choice` when `module` imports (uvloop's event loop, httptools' C parser), else
+    """`choice` when `module` imports (uvloop's event loop; httptools' C parser, under
+    `OneWriteProtocol`: uvicorn's httptools protocol writing a response at once), else
     uvicorn's `auto` (asyncio, h11)."""
     import importlib.util
 

@@ -1,20 +1,25 @@
-"""Does granian (a Rust HTTP server for ASGI apps) earn a place beside uvicorn? Side by side.
+"""HTTP servers for lakestack's endpoint, side by side: uvicorn as is, uvicorn writing each
+response in one write (`OneWriteProtocol`, what `lakestack serve` runs), and granian.
 
-Issue 16 asked to consider a Rust-based HTTP server as an option if it earns its place. This
-runs the same two apps under each server, alternating, one worker process each, on the
-LightGBM model of serving_bench.py:
+Issue 16 asked to consider a Rust-based HTTP server (granian) if it earns its place, and one
+write of a response's headers and body. This runs two apps under each server chosen with
+`--servers`, alternating, one worker process each, on the LightGBM model of serving_bench.py:
 
 - the floor (`_floor_app.py`: a fixed answer, no parse, no model, no log);
 - lakestack's endpoint (`lakestack.serving._serve:app_from_env`, the factory `lakestack serve`
   gives uvicorn; inference logging on), which granian runs through the same ASGI interface.
 
-uvicorn runs as `lakestack serve` does (uvloop, httptools); granian with uvloop, one runtime
-thread in single-threaded mode (its fastest setting here; `--granian-options` for others).
-wrk at concurrency 32, single-row JSON bodies, as serving_bench.py.
+The servers: `uvicorn` (uvloop, httptools' protocol as uvicorn ships it: the head and the
+body in two writes), `one-write` (uvloop, `lakestack.serving._one_write:OneWriteProtocol`),
+`granian` (ASGI, uvloop, one runtime thread in single-threaded mode, its fastest setting
+here; `--granian-options` for others). wrk at concurrency 32, single-row JSON bodies, as
+serving_bench.py.
 
-granian is not in uv.lock (it did not earn its place: RESULTS.md); install it in the venv for
-this run: `uv pip install granian`. Run: `.venv/bin/python benchmarks/granian_ab.py`
-(`--rounds`, `--seconds`, `--no-write`).
+granian is not in uv.lock (it did not earn its place: RESULTS.md); to include it, install it
+in the venv for the run: `uv pip install granian`. Run:
+`.venv/bin/python benchmarks/server_ab.py --servers uvicorn,one-write` (writes the section
+`one_write_ab` of RESULTS.md) or `--servers uvicorn,granian` (the section `granian_ab`);
+`--rounds`, `--seconds`, `--no-write`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from lakestack.serving import ServerProcess, free_port
 from serving_bench import _WRK_LUA, ensure_wrk, measure
 
 HERE = Path(__file__).parent
-SIDES = ["floor, uvicorn", "floor, granian", "lakestack, uvicorn", "lakestack, granian"]
+SERVERS = ("uvicorn", "one-write", "granian")
+ONE_WRITE = "lakestack.serving._one_write:OneWriteProtocol"
 
 
 def command(side: str, port: int, granian: list[str]) -> tuple[list[str], str | None]:
@@ -49,13 +55,18 @@ def command(side: str, port: int, granian: list[str]) -> tuple[list[str], str | 
         if app == "floor":
             return [*cmd, "--working-dir", str(HERE), "_floor_app:app"], None
         return [*cmd, "--factory", "lakestack.serving._serve:app_from_env"], "/ready"
+    http = ONE_WRITE if server == "one-write" else "httptools"
+    options = ["--loop", "uvloop", "--http", http, "--no-access-log", "--log-level", "warning"]
     if app == "floor":
-        cmd = [python, "-m", "uvicorn", "_floor_app:app", "--app-dir", str(HERE)]
-        cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-        return [*cmd, "--log-level", "warning", "--port", str(port)], None
+        cmd = [python, "-m", "uvicorn", "_floor_app:app", "--app-dir", str(HERE), *options]
+        return [*cmd, "--port", str(port)], None
     cmd = [python, "-m", "uvicorn", "lakestack.serving._serve:app_from_env", "--factory"]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-    return [*cmd, "--log-level", "warning", "--port", str(port)], "/ready"
+    return [*cmd, *options, "--port", str(port)], "/ready"
+
+
+def sides(servers: list[str]) -> list[str]:
+    """The runs of one round: each app under each server."""
+    return [f"{app}, {server}" for app in ("floor", "lakestack") for server in servers]
 
 
 def run(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
@@ -76,7 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     }
     results: dict[str, list[dict[str, Any]]] = {}
     for _ in range(args.rounds):
-        for side in SIDES:
+        for side in sides(args.servers):
             port = free_port()
             cmd, ready = command(side, port, args.granian_options.split())
             log = work / f"{side.replace(', ', '-')}.log"
@@ -97,44 +108,56 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     def rps(side: str) -> float:
         return statistics.median(r["rps"] for r in results[side])
 
+    base, *others = args.servers
     rows = []
-    for side in SIDES:
+    for side in sides(args.servers):
         each = ", ".join(f"{r['rps']:,.0f}" for r in results[side])
         p99 = statistics.median(r["p99_ms"] for r in results[side])
         rows.append(f"| {side} | {rps(side):,.0f} | {each} | {p99:.1f} |")
-    loads = [f"{r['load']:.2f}" for side in SIDES for r in results[side]]
-    floor = rps("floor, granian") / rps("floor, uvicorn")
-    ours = rps("lakestack, granian") / rps("lakestack, uvicorn")
+    loads = [f"{r['load']:.2f}" for side in sides(args.servers) for r in results[side]]
+    ratios = []
+    for other in others:
+        floor = rps(f"floor, {other}") / rps(f"floor, {base}")
+        ours = rps(f"lakestack, {other}") / rps(f"lakestack, {base}")
+        verdict = "slower for both" if max(floor, ours) < 1 else "faster for at least one"
+        ratios.append(
+            f"{other} against {base}: the floor **{floor:.2f}x**, lakestack **{ours:.2f}x** "
+            f"({verdict})."
+        )
+    title = " and ".join(others)
+    install = "uv pip install granian && " if "granian" in args.servers else ""
     return "\n".join(
         [
-            "## Online serving: granian against uvicorn as the HTTP server",
+            f"## Online serving: {title} against {base} as the HTTP server",
             "",
             "The floor app and lakestack's endpoint (the LightGBM model of serving_bench.py,",
-            "inference logging on) under uvicorn (uvloop, httptools: what `lakestack serve` runs)",
-            f"and granian (ASGI, uvloop, `{args.granian_options}`), one worker process each;",
-            f"wrk at concurrency 32, {args.seconds:.0f} s after a 2 s warm-up, {args.rounds}",
-            "alternating rounds.",
+            "inference logging on) under each server, one worker process each: uvicorn (uvloop,",
+            "httptools, a response's head and body in two writes), one-write (the same, with",
+            "`OneWriteProtocol`: one write per response, what `lakestack serve` runs), granian",
+            f"(ASGI, `{args.granian_options}`). wrk at concurrency 32, {args.seconds:.0f} s after",
+            f"a 2 s warm-up, {args.rounds} alternating rounds.",
             "",
             "| app, server | req/s (median) | each round | p99 ms (median) |",
             "|---|---:|---|---:|",
             *rows,
             "",
-            f"granian against uvicorn: the floor **{floor:.2f}x**, lakestack **{ours:.2f}x** "
-            + (
-                "(granian slower for both: it does not earn a place in `lakestack serve`)."
-                if max(floor, ours) < 1
-                else "(granian faster for at least one of them)."
-            ),
+            *ratios,
             "",
-            f"Command: `uv pip install granian && .venv/bin/python benchmarks/granian_ab.py "
-            f"--rounds {args.rounds} --seconds {args.seconds:.0f}`. 1-minute load average after "
-            f"each run: {', '.join(loads)}.",
+            f"Command: `{install}.venv/bin/python benchmarks/server_ab.py --servers "
+            f"{','.join(args.servers)} --rounds {args.rounds} --seconds {args.seconds:.0f}`. "
+            f"1-minute load average after each run: {', '.join(loads)}.",
         ]
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--servers",
+        type=lambda text: text.split(","),
+        default=["uvicorn", "one-write"],
+        help=f"comma-separated, the first the baseline: {', '.join(SERVERS)}",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument(
@@ -142,7 +165,11 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    if shutil.which("granian", path=str(Path(sys.executable).parent)) is None:
+    unknown = [s for s in args.servers if s not in SERVERS]
+    if unknown or len(args.servers) < 2:
+        sys.exit(f"--servers: two or more of {', '.join(SERVERS)}, not {args.servers}")
+    granian = shutil.which("granian", path=str(Path(sys.executable).parent))
+    if "granian" in args.servers and granian is None:
         sys.exit(
             "granian is not installed in this venv (it is not in uv.lock): "
             "`uv pip install granian`, then run this again"
@@ -151,7 +178,7 @@ def main() -> None:
     body = report(run(args), args)
     print(body)
     if not args.no_write:
-        write_section("granian_ab", body)
+        write_section("granian_ab" if "granian" in args.servers else "one_write_ab", body)
 
 
 if __name__ == "__main__":
