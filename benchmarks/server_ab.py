@@ -125,17 +125,22 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
             f"({verdict})."
         )
     title = " and ".join(others)
+    described = {
+        "uvicorn": "uvicorn (uvloop, httptools: a response's head and body in two writes)",
+        "one-write": "one-write (the same with `OneWriteProtocol`, one write per response: "
+        "what `lakestack serve` runs)",
+        "granian": f"granian (ASGI, `{args.granian_options}`)",
+    }
     install = "uv pip install granian && " if "granian" in args.servers else ""
     return "\n".join(
         [
             f"## Online serving: {title} against {base} as the HTTP server",
             "",
             "The floor app and lakestack's endpoint (the LightGBM model of serving_bench.py,",
-            "inference logging on) under each server, one worker process each: uvicorn (uvloop,",
-            "httptools, a response's head and body in two writes), one-write (the same, with",
-            "`OneWriteProtocol`: one write per response, what `lakestack serve` runs), granian",
-            f"(ASGI, `{args.granian_options}`). wrk at concurrency 32, {args.seconds:.0f} s after",
-            f"a 2 s warm-up, {args.rounds} alternating rounds.",
+            "inference logging on) under each server, one worker process each: "
+            + "; ".join(described[server] for server in args.servers)
+            + f". wrk at concurrency 32, {args.seconds:.0f} s after a 2 s warm-up, "
+            f"{args.rounds} alternating rounds.",
             "",
             "| app, server | req/s (median) | each round | p99 ms (median) |",
             "|---|---:|---|---:|",
