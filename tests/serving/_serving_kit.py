@@ -14,7 +14,7 @@ from _kit import write_project
 from _kit.models import log_fitted
 from lakestack.config import Project
 from lakestack.registry import Lineage, ModelRegistry
-from lakestack.serving import ServerProcess
+from lakestack.serving import MLFLOW_TYPES, Column, InputSchema, ServerProcess
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -156,6 +156,27 @@ def typed_signature(types: dict[str, str], optional: frozenset[str] = frozenset(
 
     inputs = [ColSpec(t, name, required=name not in optional) for name, t in types.items()]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
+
+
+LOG_SCHEMA = InputSchema((Column("a", MLFLOW_TYPES["double"]), Column("b", MLFLOW_TYPES["long"])))
+"""The input columns of `log_record`'s records."""
+
+
+def log_record(i: int) -> dict[str, Any]:
+    """The inference record of request `r<i>` (four digits): one row of `LOG_SCHEMA`."""
+    return {
+        "id": f"r{i:04d}",
+        "ts": time.time_ns() // 1000,
+        "model": "m",
+        "version": 1,
+        "variant": "production",
+        "status": 200,
+        "latency_ms": 1.5,
+        "error": None,
+        "columns": ["a", "b"],
+        "rows": [[float(i), i]],
+        "outputs": [[0.25, 0.75]],
+    }
 
 
 def stopped_gracefully(server: ServerProcess) -> bool:

@@ -5,41 +5,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from _serving_kit import LOG_SCHEMA, log_record
+
 from _kit.loops import wait_until
 from lakestack.lake import Lake
-from lakestack.serving import MLFLOW_TYPES, Column, InferenceLog, InputSchema, inference_table
+from lakestack.serving import InferenceLog, inference_table
 from lakestack.serving._inference_rows import inference_rows
-
-
-def _record(i: int) -> dict[str, object]:
-    return {
-        "id": f"r{i:04d}",
-        "ts": time.time_ns() // 1000,
-        "model": "m",
-        "version": 1,
-        "variant": "production",
-        "status": 200,
-        "latency_ms": 1.5,
-        "error": None,
-        "columns": ["a", "b"],
-        "rows": [[float(i), i]],
-        "outputs": [[0.25, 0.75]],
-    }
-
-
-SCHEMA = InputSchema((Column("a", MLFLOW_TYPES["double"]), Column("b", MLFLOW_TYPES["long"])))
 
 
 def _started(lake: Lake, root: Path, ids: Iterable[int] = ()) -> InferenceLog:
     """A started log of the endpoint `ep` (flushed on demand only) that recorded `ids`."""
-    log = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=3600)
+    log = InferenceLog(lake, "ep", root, schema=LOG_SCHEMA, interval_s=3600)
     log.start()
     for i in ids:
-        log.record(_record(i))
+        log.record(log_record(i))
     return log
 
 
@@ -61,11 +43,11 @@ def test_a_crash_after_append_before_checkpoint_is_replayed_once(
     dead = _started(lake, root, range(10))
     dead.flush()  # appended and checkpointed
     for i in range(10, 15):
-        dead.record(_record(i))
+        dead.record(log_record(i))
     # appended to Delta, then "killed" before the checkpoint moved
     lake.append(
         inference_table("ep"),
-        inference_rows([_record(i) for i in range(10, 13)], "ep", dead._types),
+        inference_rows([log_record(i) for i in range(10, 13)], "ep", dead._types),
     )
     _die(dead)
     fresh = _started(lake, root)  # replays in the background; closing waits for it
@@ -88,12 +70,12 @@ def test_a_live_process_spool_is_not_replayed(lake: Lake, tmp_path: Path) -> Non
 
 def test_mixed_records_keep_their_columns_row_by_row(lake: Lake, tmp_path: Path) -> None:
     """Records with other columns, several rows, or none (errors) line up in the table."""
-    log = InferenceLog(lake, "mix", tmp_path / "spool", schema=SCHEMA, interval_s=3600)
+    log = InferenceLog(lake, "mix", tmp_path / "spool", schema=LOG_SCHEMA, interval_s=3600)
     log.start()
-    log.record(_record(0))
-    log.record({**_record(1), "columns": ["b", "z"], "rows": [[7, "x"], [8, "y"]]})
-    log.record({**_record(2), "status": 422, "error": "bad", "columns": None, "rows": None})
-    log.record({**_record(3), "rows": [[3.0, 3], [4.0, 4]], "outputs": [0.1]})
+    log.record(log_record(0))
+    log.record({**log_record(1), "columns": ["b", "z"], "rows": [[7, "x"], [8, "y"]]})
+    log.record({**log_record(2), "status": 422, "error": "bad", "columns": None, "rows": None})
+    log.record({**log_record(3), "rows": [[3.0, 3], [4.0, 4]], "outputs": [0.1]})
     log.close()
     rows = lake.read(inference_table("mix")).to_pylist()
     got = [
@@ -126,10 +108,10 @@ def test_a_record_that_cannot_be_written_is_set_aside_and_blocks_nothing(
     """A record whose data does not fit its column (here one spooled by an older version)
     goes, intact and with its reason, to `inference.<endpoint>_rejected`; the others land."""
     log = _started(lake, tmp_path / "spool")
-    log.record(_record(0))
-    poisoned = {**_record(1), "rows": [["not a number", 1]]}
+    log.record(log_record(0))
+    poisoned = {**log_record(1), "rows": [["not a number", 1]]}
     log.record(poisoned)
-    log.record(_record(2))
+    log.record(log_record(2))
     log.close()
     ids = [r["request_id"] for r in lake.read(inference_table("ep")).to_pylist()]
     assert sorted(ids) == ["r0000", "r0002"]
@@ -150,12 +132,12 @@ def _break_storage(lake: Lake) -> Path:
 
 
 def test_a_storage_outage_is_retried_with_backoff_in_order(lake: Lake, tmp_path: Path) -> None:
-    log = InferenceLog(lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=0.05)
+    log = InferenceLog(lake, "ep", tmp_path / "spool", schema=LOG_SCHEMA, interval_s=0.05)
     log.retry_max_s = 0.2
     broken = _break_storage(lake)
     log.start()
     for i in range(5):
-        log.record(_record(i))
+        log.record(log_record(i))
     wait_until(lambda: log.error is not None and log.failures >= 2, timeout=60)
     assert log.backlog == 5 and log.rejected == 0  # nothing dropped, nothing set aside
     broken.unlink()
@@ -173,10 +155,10 @@ def test_a_replay_that_fails_at_start_is_retried_in_the_background(
     dead = _started(lake, root, range(3))
     _die(dead)
     broken = _break_storage(lake)
-    fresh = InferenceLog(lake, "ep", root, schema=SCHEMA, interval_s=0.05)
+    fresh = InferenceLog(lake, "ep", root, schema=LOG_SCHEMA, interval_s=0.05)
     fresh.retry_max_s = 0.2
     fresh.start()  # returns although the replay cannot be written
-    fresh.record(_record(3))
+    fresh.record(log_record(3))
     wait_until(lambda: fresh.error is not None and "replay" in str(fresh.error), timeout=60)
     broken.unlink()
     wait_until(lambda: fresh.backlog == 0 and fresh.replayed == 3, timeout=60)
@@ -189,9 +171,9 @@ def test_a_replay_that_fails_at_start_is_retried_in_the_background(
 def test_a_poisoned_spool_is_replayed_around_its_bad_record(lake: Lake, tmp_path: Path) -> None:
     root = tmp_path / "spool"
     dead = _started(lake, root)
-    dead.record(_record(0))
-    dead.record({**_record(1), "rows": [[1.0, "twelve"]]})
-    dead.record(_record(2))
+    dead.record(log_record(0))
+    dead.record({**log_record(1), "rows": [[1.0, "twelve"]]})
+    dead.record(log_record(2))
     _die(dead)
     fresh = _started(lake, root)
     fresh.close()
@@ -202,9 +184,12 @@ def test_a_poisoned_spool_is_replayed_around_its_bad_record(lake: Lake, tmp_path
 
 
 def _die(log: InferenceLog) -> None:
-    """What the kernel does when the process dies: its spool's files and lock are closed.
+    """What the kernel does when the process dies: its spool's files and lock are closed, and
+    its rows process, at EOF, exits.
 
     Its writer, done with its start (its own replay), then waits an hour and is never woken.
+    It is not told to stop: a writer that saw the stop before it began to wait would run one
+    more round, replay its own spool (unlocked now) and race the next process's replay.
     """
     wait_until(lambda: not log.replay_pending, timeout=60)
     spool = log._spool
@@ -212,16 +197,16 @@ def _die(log: InferenceLog) -> None:
     os.close(spool._fd)
     os.close(spool._lock_fd)
     log._spool = None
-    log._stop = True
+    log._rows.close()
 
 
 def test_the_table_compacts_itself_every_n_appends(lake: Lake, tmp_path: Path) -> None:
     log = InferenceLog(
-        lake, "ep", tmp_path / "spool", schema=SCHEMA, interval_s=3600, optimize_every=4
+        lake, "ep", tmp_path / "spool", schema=LOG_SCHEMA, interval_s=3600, optimize_every=4
     )
     log.start()
     for i in range(9):
-        log.record(_record(i))
+        log.record(log_record(i))
         log.flush()  # one append each: a busy endpoint's many small commits
     log.close()
     operations = [c.operation for c in reversed(lake.history(inference_table("ep")))]
@@ -243,7 +228,7 @@ def test_a_flush_appends_what_was_queued_and_leaves_later_records_for_the_next_r
 
     def record_during_the_append(event: object) -> None:
         for i in arrivals:  # once: the first append brings five more records
-            log.record(_record(i))
+            log.record(log_record(i))
 
     lake.add_listener(record_during_the_append)
     assert log.flush() == 5

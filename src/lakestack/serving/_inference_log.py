@@ -2,7 +2,12 @@
 nothing held back.
 
 - A request's record is written to the local spool (`_spool.py`) before its response is sent.
-- A background thread appends batches to Delta, then advances the spool's checkpoint.
+- A background thread appends batches to Delta, then advances the spool's checkpoint. A
+  batch's rows (the spooled JSON parsed, Arrow columns built) are built by a child process
+  (`_rows_process.py`), so that this Python work does not hold the GIL the serving event loop
+  needs; the thread only sends the lines and receives the table. The child writes nothing and
+  holds no lock: a child that dies or hangs is replaced, and that batch's rows are built in
+  the thread instead.
 - A batch that fails for its data is split until the records at fault are found; each of them
   is tried a few times more, then goes, intact and with the reason, to the dead-letter table
   `inference.<endpoint>_rejected`. The others are appended, in order.
@@ -29,10 +34,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from lakestack.errors import SchemaEvolutionError, WriteConflictError
 from lakestack.serving._inference_rows import inference_rows, rejected_row, spool_line
+from lakestack.serving._rows_process import RowsProcess
 from lakestack.serving._spool import Spool, lines_after_checkpoint, orphans
 from lakestack.system_tables import INFERENCE, INFERENCE_REJECTED
 
@@ -142,6 +146,7 @@ class InferenceLog:
         self._replay_pending = True
         self._appends = 0
         self._writing = 0
+        self._rows = RowsProcess(endpoint)
 
     # -- columns ----------------------------------------------------------------------------
 
@@ -218,6 +223,7 @@ class InferenceLog:
         self._read_table_types()
         inference_rows([], self.endpoint, self._types)
         self._spool = Spool(self.spool_root, fsync=self.fsync)
+        self._rows.start()
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self._thread.start()
         self.started.set()
@@ -382,11 +388,7 @@ class InferenceLog:
         return False
 
     def _append(self, lines: list[bytes], *, merge: bool) -> None:
-        try:
-            records = orjson.loads(b"[" + b",".join(lines) + b"]")
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"a spooled record is not JSON: {exc}") from None
-        rows = inference_rows(records, self.endpoint, self._types)
+        rows = self._rows.rows(lines, self._types)  # in the child: the GIL stays free
         if merge:
             self.lake.merge(self.table, rows, keys=["record_id"])
             return
@@ -412,6 +414,12 @@ class InferenceLog:
             self._wake.notify()
         if self._thread is not None:
             self._thread.join()
+        try:
+            self._close_spool()
+        finally:
+            self._rows.close()
+
+    def _close_spool(self) -> None:
         if self._spool is None:
             return
         if self._replay_pending:

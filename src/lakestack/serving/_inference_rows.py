@@ -66,9 +66,10 @@ def inference_rows(
     """
     import pyarrow as pa
 
-    # This runs in the writer thread and holds the GIL the serving loop needs: a record
-    # costs one tuple, and columns are built by transposing (zip) and slicing, not by a
-    # Python loop over rows and columns.
+    # This runs in the rows process (`_rows_process.py`), and in the writer thread when that
+    # process fails, where it holds the GIL the serving loop needs: a record costs one tuple,
+    # and columns are built by transposing (zip) and slicing, not by a Python loop over rows
+    # and columns.
     meta: list[tuple[Any, ...]] = []  # one per row: the values of INFERENCE's columns
     segments: list[tuple[tuple[str, ...], int, list[Any]]] = []  # (columns, first row, rows)
     inputs_json: list[str | None] = []
