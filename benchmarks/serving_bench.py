@@ -239,7 +239,8 @@ def report(kind: str, run: dict[str, Any], args: argparse.Namespace) -> str:
         f"Command: `.venv/bin/python {command}`. Single-row requests to {MODELS[kind]} "
         f"(version {run['version']}), {args.workers} worker(s) each, 127.0.0.1, `wrk` "
         f"(2 s warm-up, then {args.seconds:g} s per level). The floor is a bare ASGI app "
-        "returning a fixed answer under uvicorn + uvloop + httptools (lakestack's server). "
+        "returning a fixed answer under uvicorn + uvloop + httptools as uvicorn ships it "
+        "(lakestack's server is the same with one write per response, `OneWriteProtocol`). "
         f"lakestack logs every request to `inference.bench` ({run['rows']} rows after the "
         "run, warm-ups included). MLServer 1.7 answers the Open Inference Protocol "
         "(`/v2/models/bench/infer`); MLflow is `mlflow models serve --env-manager local`.",
