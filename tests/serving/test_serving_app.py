@@ -131,6 +131,49 @@ def test_a_body_over_the_limit_gets_413(served: Served) -> None:
         assert response.status_code == 413 and "limit is 10" in response.json()["message"]
 
 
+def test_metrics_count_every_request_row_and_latency(client: TestClient) -> None:
+    """The per-request figures are counted in plain Python and exported at the scrape: each
+    request once, each row once, each latency in the first bucket at or above it."""
+
+    def samples() -> dict[str, float]:
+        found = {}
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith("lakestack_") and not line.startswith("lakestack_inference"):
+                name, _, value = line.rpartition(" ")
+                found[name] = float(value)
+        return found
+
+    before = samples()
+    for n in (1, 3, 2):
+        body = {"dataframe_split": {"columns": FEATURES, "data": frame(n).to_numpy().tolist()}}
+        assert client.post("/invocations", json=body).status_code == 200
+    assert (
+        client.post(
+            "/invocations", content=b"{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
+    after = samples()
+
+    def grew(name: str) -> float:
+        return after[name] - before.get(name, 0.0)
+
+    assert grew('lakestack_requests_total{endpoint="tiny",status="200"}') == 3
+    assert grew('lakestack_requests_total{endpoint="tiny",status="400"}') == 1
+    assert grew('lakestack_request_errors_total{endpoint="tiny",kind="malformed"}') == 1
+    assert grew('lakestack_predictions_total{endpoint="tiny",variant="production"}') == 6
+    assert grew('lakestack_request_latency_seconds_count{endpoint="tiny"}') == 4
+    assert grew('lakestack_request_latency_seconds_sum{endpoint="tiny"}') > 0
+    buckets = [
+        v for k, v in after.items() if k.startswith("lakestack_request_latency_seconds_bucket")
+    ]
+    assert (
+        buckets == sorted(buckets)
+        and buckets[-1] == after['lakestack_request_latency_seconds_count{endpoint="tiny"}']
+    )
+    assert grew('lakestack_prediction_value_count{endpoint="tiny"}') == 6
+
+
 def test_health_ready_metrics_openapi(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()

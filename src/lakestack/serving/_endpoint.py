@@ -160,6 +160,10 @@ class Endpoint:
         self.records = None if inference_log is None else InferenceRecords(inference_log)
         self.limits = limits or Limits()
         self.feature_fill = feature_fill
+        # False when the filler says, without I/O, that it has nothing to do (no thread hop)
+        self._needs_lookup: Callable[[ServedModel, Rows], bool] | None = getattr(
+            feature_fill, "needs_lookup", None
+        )
         self.context = context
         self.tuning = tuning or Tuning()
         wait = self.tuning.batch_wait_ms
@@ -341,7 +345,7 @@ class Endpoint:
             )
         context = self.context.take(rows) if self.context is not None else None
         fill = self.feature_fill
-        if fill is not None and _may_fill(fill, served, rows):
+        if fill is not None and (self._needs_lookup is None or self._needs_lookup(served, rows)):
             rows = await run_in_threadpool(fill, served, rows)
         if context is not None and self.context is not None:
             rows = self.context.drop(rows, served.schema.names if served.schema else None)
@@ -477,12 +481,6 @@ def create_app(
         context=context,
         tuning=tuning,
     ).app
-
-
-def _may_fill(fill: FeatureFill, served: ServedModel, rows: Rows) -> bool:
-    """False when the filler says, without I/O, that it has nothing to do (no thread hop)."""
-    needs = getattr(fill, "needs_lookup", None)
-    return True if needs is None else bool(needs(served, rows))
 
 
 def _model_failure(exc: Exception) -> tuple[int, str, str]:

@@ -62,12 +62,12 @@ class FeatureFiller:
         """Whether `__call__` may do anything: False (without I/O) when the model's spec is
         known to be absent or the request carries every input, so the caller skips the
         thread hop; True when it must look (or the spec is not read yet)."""
-        if served.schema is None or rows.columns is None:
+        if served.schema is None or rows.columns is None or rows.columns == served.schema.names:
             return False
         spec = self._specs.get(id(served.loaded), False)
         if spec is None:
             return False
-        given = rows.columns
+        given = set(rows.columns)
         return any(n not in given for n in served.schema.names)
 
     def __call__(self, served: ServedModel, rows: Rows) -> Rows:

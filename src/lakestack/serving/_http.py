@@ -157,15 +157,35 @@ def scope_headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+class JsonResponse(Response):
+    """A JSON answer whose headers are built directly: what Starlette's `Response` sends for
+    `media_type="application/json"` (the given headers, then the length and the type),
+    without its header normalization, a few microseconds of each scoring request."""
+
+    def __init__(
+        self, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+        self.status_code = status
+        self.background = None
+        raw = [] if headers is None else [_raw_header(k, v) for k, v in headers.items()]
+        raw.append((b"content-length", str(len(self.body)).encode()))
+        raw.append(_JSON_TYPE)
+        self.raw_headers = raw
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+def _raw_header(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1")
+
+
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    """A JSON answer (`JsonResponse`)."""
+    return JsonResponse(payload, status, headers)
 
 
 def error_response(status: int, message: str, request_id: str) -> Response:

@@ -245,6 +245,11 @@ class _BoosterRow:
         # the configuration's buffers are shared: one call at a time (the event loop and
         # the thread pool may both score)
         self._lock = threading.Lock()
+        # score's arguments, made once: a row buffer and the pointers to the outputs
+        self._row = self._values()
+        self._length_p = ctypes.byref(self._length)
+        self._out_p = ctypes.byref(self._out)
+        self._score_row = self._lib.LGBM_BoosterPredictForMatSingleRowFast
         weakref.finalize(self, self._lib.LGBM_FastConfigFree, config)
 
     @classmethod
@@ -271,13 +276,9 @@ class _BoosterRow:
         Raises:
             TypeError: a value that is not a number (None, say).
         """
-        row = self._values(*values)
         with self._lock:
-            self._check(
-                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
-                    self._config, row, self._byref(self._length), self._byref(self._out)
-                )
-            )
+            self._row[:] = values  # a None raises TypeError before LightGBM is called
+            self._check(self._score_row(self._config, self._row, self._length_p, self._out_p))
             return [self._out.value]
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:

@@ -79,7 +79,11 @@ def parse_body(body: bytes, content_type: str) -> Rows:
     Raises:
         ServingInputError: malformed JSON or CSV, an unknown format, or ragged rows.
     """
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = (
+        content_type
+        if content_type == "application/json"
+        else content_type.split(";", 1)[0].strip().lower()
+    )
     if media in ("text/csv", "application/csv"):
         return _parse_csv(body)
     if media not in ("application/json", "", "application/*+json") and not media.endswith("+json"):
@@ -95,6 +99,24 @@ def parse_body(body: bytes, content_type: str) -> Rows:
         raise _bad(f"the body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise _bad(f"the body must be a JSON object with one of the keys {', '.join(FORMATS)}")
+    if len(doc) == 1 and (key := next(iter(doc))) in FORMATS:  # the usual body: no params
+        params = None
+    else:
+        key, params = _format_and_params(doc)
+    value = doc[key]
+    if key == "dataframe_split":
+        rows = _split(value)
+    elif key == "dataframe_records":
+        rows = _records(value, key)
+    else:
+        rows = _tensorish(value, key)
+    rows.params = params
+    rows.format = key
+    return rows
+
+
+def _format_and_params(doc: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The payload format key of a body with other keys too, and its `params`."""
     keys = [k for k in FORMATS if k in doc]
     unknown = [k for k in doc if k not in FORMATS and k != "params"]
     if len(keys) != 1 or unknown:
@@ -106,17 +128,7 @@ def parse_body(body: bytes, content_type: str) -> Rows:
     params = doc.get("params")
     if params is not None and not isinstance(params, dict):
         raise _bad("'params' must be a JSON object")
-    key = keys[0]
-    value = doc[key]
-    if key == "dataframe_split":
-        rows = _split(value)
-    elif key == "dataframe_records":
-        rows = _records(value, key)
-    else:
-        rows = _tensorish(value, key)
-    rows.params = params
-    rows.format = key
-    return rows
+    return keys[0], params
 
 
 def _split(value: Any) -> Rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from lakestack.errors import ServingError
@@ -58,8 +59,9 @@ class InputSchema:
 
     columns: tuple[Column, ...]
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
+        """The column names in signature order (one list per schema: do not change it)."""
         return [c.name for c in self.columns]
 
     @property

@@ -194,6 +194,9 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,
+        # the endpoint reads no client address: uvicorn's X-Forwarded-For middleware would
+        # only cost each request its call
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
         loop=_pick("uvloop", "uvloop"),
         http=_pick("httptools", "lakestack.serving._one_write:OneWriteProtocol"),
