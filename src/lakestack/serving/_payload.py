@@ -131,6 +131,9 @@ def _format_and_params(doc: dict[str, Any]) -> tuple[str, dict[str, Any] | None]
     return keys[0], params
 
 
+_TEXT = {str}  # the one type of column names parsed from JSON
+
+
 def _split(value: Any) -> Rows:
     if not isinstance(value, dict):
         raise _bad("'dataframe_split' must be an object with 'columns' and 'data'")
@@ -144,7 +147,7 @@ def _split(value: Any) -> Rows:
     if not isinstance(data, list):
         raise _bad("'dataframe_split.data' must be a list of rows")
     if columns is not None and (
-        not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
+        not isinstance(columns, list) or not set(map(type, columns)) <= _TEXT
     ):
         raise _bad("'dataframe_split.columns' must be a list of column names")
     rows: list[list[Any]] = []
