@@ -108,7 +108,8 @@ def main() -> None:
         by_name[label] += cpu - before.get(tid, ("", 0))[1]
     per_request = {k: round(v / requests * 1e6) for k, v in by_name.most_common() if v > 0.01}
     print(
-        f"{requests} requests, {requests / (result['duration_us'] / 1e6):.0f} req/s, "
+        f"{requests} requests ({result['errors']:.0f} errors), "
+        f"{requests / (result['duration_us'] / 1e6):.0f} req/s, "
         f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms; "
         f"CPU us per request: {per_request}, total {sum(by_name.values()) / requests * 1e6:.0f}; "
         f"load average {os.getloadavg()[0]:.2f}"
