@@ -110,7 +110,7 @@ class InferenceLog:
         spool_root: Path,
         *,
         schema: InputSchema | None = None,
-        batch_rows: int = 5000,
+        batch_rows: int = 20000,
         interval_s: float = 5.0,
         fsync: bool = False,
         optimize_every: int = 100,
